@@ -1,0 +1,188 @@
+"""Lanes hand queued jobs to their worker processes, one job at a time per lane.
+
+The accelerator lane serialises every job that needs the GPU; the CPU lane runs light kinds
+(animatic, media operations) beside it. A lane relays its worker's events into the queue, kills a
+worker that ignores a cancel, and restarts one that died, marking its job interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+
+from milimo.daemon.jobs import protocol
+from milimo.daemon.jobs.model import EventType, JobRecord
+from milimo.daemon.jobs.service import JobService
+from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess, threadsafe_deliverer
+from milimo.daemon.media_store import MediaStore
+from milimo.tasks.registry import LANES
+
+log = logging.getLogger(__name__)
+
+
+class Lane:
+    def __init__(self, name: str, service: JobService, media: MediaStore, dispatcher: Dispatcher) -> None:
+        self.name = name
+        self._service = service
+        self._media = media
+        self._dispatcher = dispatcher
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._inbox: asyncio.Queue[protocol.WorkerMessage | WorkerExited] = asyncio.Queue()
+        self._worker: WorkerProcess | None = None
+        self._worker_lock = threading.Lock()
+        self.current: JobRecord | None = None
+        self._cancel_timer: asyncio.TimerHandle | None = None
+        self._killed_for_cancel = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def ensure_worker(self) -> WorkerProcess:
+        """Start the worker if there is none (called in a thread: spawning takes a moment)."""
+        with self._worker_lock:
+            if self._worker is None or not self._worker.alive:
+                self._worker = WorkerProcess(self.name, threadsafe_deliverer(self._loop, self._inbox))
+                self._worker.start()
+            return self._worker
+
+    async def run(self) -> None:
+        while True:
+            await self._dispatcher.resumed.wait()
+            self._wake.clear()
+            job = await self._service.claim_next(self.name)
+            if job is None:
+                await self._wake.wait()
+                continue
+            try:
+                await self._execute(job)
+            except Exception:  # the lane must outlive any one job's bookkeeping failure
+                log.exception("lane %s: job %s could not be finished", self.name, job.id)
+                with contextlib.suppress(Exception):
+                    await self._service.interrupt(job.id, "the daemon hit an internal error")
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the worker to stop at its next step; kill it if it has not stopped within the grace."""
+        if self.current is None or self.current.id != job_id or self._worker is None:
+            return
+        self._worker.send(protocol.CancelJob(job_id))
+        if self._cancel_timer is None:
+            grace = self._dispatcher.cancel_grace_s
+            self._cancel_timer = asyncio.get_running_loop().call_later(grace, self._kill_for_cancel, job_id)
+
+    def _kill_for_cancel(self, job_id: str) -> None:
+        if self.current is not None and self.current.id == job_id and self._worker is not None:
+            log.warning("job %s ignored its cancel; killing the %s worker", job_id, self.name)
+            self._killed_for_cancel = True
+            self._worker.kill()
+
+    async def _execute(self, job: JobRecord) -> None:
+        worker = await asyncio.to_thread(self.ensure_worker)
+        self.current, self._killed_for_cancel = job, False
+        scratch = self._media.scratch_dir(job.id, job.attempts)
+        try:
+            worker.send(protocol.RunJob(job.id, job.kind, job.request, scratch))
+            if self._dispatcher.cancel_pending(job.id):
+                self.cancel(job.id)
+            outcome = await self._relay_until_finished(job)
+            await self._settle(job, outcome)
+        finally:
+            if self._cancel_timer is not None:
+                self._cancel_timer.cancel()
+                self._cancel_timer = None
+            self.current = None
+            self._dispatcher.forget_cancel(job.id)
+            await asyncio.to_thread(self._media.remove_scratch, job.id, job.attempts)
+
+    async def _relay_until_finished(self, job: JobRecord) -> protocol.JobFinished | WorkerExited:
+        while True:
+            message = await self._inbox.get()
+            if isinstance(message, WorkerExited):
+                if self._worker is not None and message.pid == self._worker.pid:
+                    return message
+                continue  # an earlier worker's exit, already dealt with
+            if message.job_id != job.id:
+                continue  # a straggler from a job that already ended
+            if isinstance(message, protocol.JobFinished):
+                return message
+            if isinstance(message, protocol.Progress):
+                await self._service.progress(job.id, message.step, message.total, message.message)
+            elif isinstance(message, protocol.PreviewFrame):
+                await self._service.add_event(job.id, EventType.PREVIEW, {"step": message.step}, message.jpeg)
+            elif isinstance(message, protocol.Log):
+                await self._service.add_event(
+                    job.id, EventType.LOG, {"level": message.level, "message": message.message}
+                )
+
+    async def _settle(self, job: JobRecord, outcome: protocol.JobFinished | WorkerExited) -> None:
+        if isinstance(outcome, WorkerExited):
+            self._worker = None
+            if self._killed_for_cancel:
+                await self._service.cancelled(job, "cancelled; the worker did not stop in time and was restarted")
+            else:
+                await self._service.interrupt(
+                    job.id, f"the {self.name} worker process exited (code {outcome.exitcode})"
+                )
+        elif outcome.outcome == "succeeded":
+            await self._service.succeed(job, outcome.outputs)
+        elif outcome.outcome == "cancelled":
+            await self._service.cancelled(job, "cancelled while it ran")
+        else:
+            await self._service.fail(job, outcome.error)
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+
+
+class Dispatcher:
+    def __init__(self, service: JobService, media: MediaStore, *, paused: bool, cancel_grace_s: float) -> None:
+        self.resumed = asyncio.Event()
+        if not paused:
+            self.resumed.set()
+        self.cancel_grace_s = cancel_grace_s
+        self._cancels: set[str] = set()
+        self.lanes = {name: Lane(name, service, media, self) for name in LANES}
+        self._tasks: list[asyncio.Task] = []
+        service.dispatcher = self
+
+    @property
+    def paused(self) -> bool:
+        return not self.resumed.is_set()
+
+    def start(self, prestart: tuple[str, ...] = ()) -> None:
+        """Run the lanes; `prestart` lanes spawn their worker now so the first job does not wait."""
+        self._tasks = [asyncio.create_task(lane.run(), name=f"lane-{lane.name}") for lane in self.lanes.values()]
+        for name in prestart:
+            self._tasks.append(asyncio.create_task(asyncio.to_thread(self.lanes[name].ensure_worker)))
+
+    def wake(self, lane: str) -> None:
+        self.lanes[lane].wake()
+
+    def pause(self) -> None:
+        self.resumed.clear()
+
+    def resume(self) -> None:
+        self.resumed.set()
+
+    def cancel(self, job_id: str) -> None:
+        self._cancels.add(job_id)
+        for lane in self.lanes.values():
+            lane.cancel(job_id)
+
+    def cancel_pending(self, job_id: str) -> bool:
+        return job_id in self._cancels
+
+    def forget_cancel(self, job_id: str) -> None:
+        self._cancels.discard(job_id)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for lane in self.lanes.values():
+            await asyncio.to_thread(lane.stop)

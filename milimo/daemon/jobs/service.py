@@ -1,0 +1,328 @@
+"""The job queue's domain core: submit, read, watch, cancel, retry; and the state changes the
+lanes make while jobs run. Every state change is one transaction, and each stored event is then
+published to live watchers. No gRPC here."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from milimo import validation
+from milimo.daemon.jobs.events import EventHub
+from milimo.daemon.jobs.model import EventRecord, EventType, JobRecord, JobStatus, NewJob
+from milimo.daemon.jobs.protocol import Output
+from milimo.daemon.media_store import MediaStore
+from milimo.daemon.records import NewAsset
+from milimo.daemon.store import catalog
+from milimo.daemon.store import jobs as store
+from milimo.daemon.store.database import Database
+from milimo.errors import FailedPrecondition, InvalidArgument, NotFound
+from milimo.tasks import registry
+from milimo.v1 import jobs_pb2
+
+if TYPE_CHECKING:
+    from milimo.daemon.jobs.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    max_attempts: int = 2
+    max_queued: int = 100_000
+
+
+def encode_page_token(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"k{pk}".encode()).decode()
+
+
+def decode_page_token(token: str) -> int | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii")).decode()
+        if not raw.startswith("k"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidArgument("page.page_token", "is not a token this daemon returned") from exc
+
+
+class JobService:
+    def __init__(self, db: Database, media: MediaStore, limits: QueueLimits) -> None:
+        self.db = db
+        self.media = media
+        self.limits = limits
+        self.hub = EventHub()
+        self.dispatcher: Dispatcher | None = None
+
+    # ---- what clients ask --------------------------------------------------------------------
+
+    async def submit(
+        self,
+        request: jobs_pb2.JobRequest,
+        *,
+        priority: int = 0,
+        project_id: str = "",
+        shot_id: str = "",
+        client_request_id: str = "",
+        labels: dict[str, str] | None = None,
+        retry_of: str | None = None,
+    ) -> JobRecord:
+        kind = registry.kind_for(request)
+        validation.in_range("priority", priority, validation.PRIORITY_MIN, validation.PRIORITY_MAX)
+        project = validation.optional_id("project_id", project_id)
+        shot = validation.optional_id("shot_id", shot_id)
+        validation.text("client_request_id", client_request_id, validation.CLIENT_REQUEST_ID_MAX)
+        new = NewJob(
+            kind=kind.name,
+            lane=kind.lane,
+            request=request.SerializeToString(deterministic=True),
+            priority=priority,
+            project_id=project,
+            shot_id=shot,
+            client_request_id=client_request_id or None,
+            labels=validation.labels("labels", labels or {}),
+            retry_of=retry_of,
+        )
+
+        def insert(conn):  # noqa: ANN001
+            if project:
+                catalog.get_project(conn, project)
+            if shot:
+                catalog.get_shot(conn, shot)
+            return store.insert_job(conn, new, max_attempts=self.limits.max_attempts, max_queued=self.limits.max_queued)
+
+        job, events = await self.db.write(insert)
+        self.hub.publish(events)
+        if events and self.dispatcher is not None:
+            self.dispatcher.wake(job.lane)
+        return job
+
+    async def get(self, job_id: str) -> JobRecord:
+        self._check_id(job_id)
+        return await self.db.read(lambda conn: store.get_job(conn, job_id))
+
+    async def list(
+        self, *, statuses: Sequence[JobStatus], kind: str, project_id: str, page_size: int, page_token: str
+    ) -> tuple[list[JobRecord], str]:
+        limit = validation.page_size("page.page_size", page_size)
+        before = decode_page_token(page_token)
+        validation.text("kind", kind, 64)
+        validation.text("project_id", project_id, 64)
+        rows = await self.db.read(
+            lambda conn: store.list_jobs(
+                conn, statuses=statuses, kind=kind, project_id=project_id, limit=limit + 1, before_pk=before
+            )
+        )
+        if len(rows) > limit:
+            return rows[:limit], encode_page_token(rows[limit - 1].pk)
+        return rows, ""
+
+    async def watch(self, job_id: str, after_seq: int) -> AsyncIterator[EventRecord]:
+        """Stored events after `after_seq`, then live ones, ending with the terminal state."""
+        if after_seq < 0:
+            raise InvalidArgument("after_sequence", f"must be 0 or more (got {after_seq})")
+        job = await self.get(job_id)
+        with self.hub.subscribe(job_id) as subscription:
+            cursor = after_seq
+            while True:
+                batch = await self.db.read(lambda conn, c=cursor: store.events_after(conn, job, c))
+                for event in batch:
+                    yield event
+                    cursor = event.seq
+                    if _is_terminal(event):
+                        return
+                if batch:
+                    continue  # there may be more than one page stored
+                current = await self.get(job_id)
+                if current.status.terminal and cursor >= current.last_seq:
+                    return
+                # Follow live events; a gap in the sequence means we missed some: read them back.
+                caught_up = True
+                while caught_up:
+                    for event in await subscription.next_batch():
+                        if event.seq <= cursor:
+                            continue
+                        if event.seq != cursor + 1:
+                            caught_up = False
+                            break
+                        yield event
+                        cursor = event.seq
+                        if _is_terminal(event):
+                            return
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        self._check_id(job_id)
+
+        def cancel(conn):  # noqa: ANN001
+            job = store.get_job(conn, job_id)
+            if job.status == JobStatus.CANCELLED:
+                return job, []
+            if job.status.terminal:
+                raise FailedPrecondition(f"job {job_id} already {job.status.value}; nothing to cancel")
+            if job.status in (JobStatus.QUEUED, JobStatus.INTERRUPTED):
+                changed = store.transition(conn, job_id, JobStatus.CANCELLED, reason="cancelled before it ran")
+                if changed is not None:
+                    return changed[0], [changed[1]]
+            job = store.mark_cancel_requested(conn, job_id)
+            return job, [store.append_event(conn, job, EventType.LOG, {"level": "info", "message": "cancel requested"})]
+
+        job, events = await self.db.write(cancel)
+        self.hub.publish(events)
+        if job.status == JobStatus.RUNNING and self.dispatcher is not None:
+            self.dispatcher.cancel(job_id)
+        return job
+
+    async def retry(self, job_id: str) -> JobRecord:
+        original = await self.get(job_id)
+        store.require_retryable(original)
+        request = jobs_pb2.JobRequest.FromString(original.request)
+        return await self.submit(
+            request,
+            priority=original.priority,
+            project_id=original.project_id or "",
+            shot_id=original.shot_id or "",
+            labels=original.labels,
+            retry_of=original.id,
+        )
+
+    async def queue_counts(self) -> tuple[int, int]:
+        def count(conn):  # noqa: ANN001
+            return (
+                store.count_by_status(conn, [JobStatus.QUEUED]),
+                store.count_by_status(conn, [JobStatus.RUNNING]),
+            )
+
+        return await self.db.read(count)
+
+    # ---- what lanes do -----------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """At start no job can be running: those found running were cut off by a stop or crash."""
+        job_ids = await self.db.read(store.running_job_ids)
+        for job_id in job_ids:
+            await self.interrupt(job_id, "the daemon stopped while the job ran")
+
+    async def interrupt(self, job_id: str, why: str) -> JobRecord:
+        """Mark a cut-off job interrupted, then queue it again or quarantine it."""
+
+        def interrupt(conn):  # noqa: ANN001
+            job = store.get_job(conn, job_id)
+            reason = f"{why} (attempt {job.attempts} of {job.max_attempts})"
+            events = []
+            changed = store.transition(
+                conn, job_id, JobStatus.INTERRUPTED, allowed_from=[JobStatus.RUNNING], reason=reason
+            )
+            if changed is None:
+                return job, events
+            events.append(changed[1])
+            if job.cancel_requested:
+                job, event = store.transition(conn, job_id, JobStatus.CANCELLED, reason="cancelled while it ran")
+            elif job.attempts < job.max_attempts:
+                job, event = store.transition(
+                    conn, job_id, JobStatus.QUEUED, reason=reason, values={"progress_step": 0, "progress_total": 0}
+                )
+            else:
+                quarantine = (
+                    f"quarantined: interrupted in all {job.attempts} attempts ({why}); it may be what "
+                    "brings the daemon or its worker down. Check its request, then Retry to run it again"
+                )
+                job, event = store.transition(conn, job_id, JobStatus.FAILED, reason=quarantine)
+            events.append(event)
+            return job, events
+
+        job, events = await self.db.write(interrupt)
+        self.hub.publish(events)
+        if job.status == JobStatus.QUEUED and self.dispatcher is not None:
+            self.dispatcher.wake(job.lane)
+        log.warning("job %s interrupted: %s -> %s", job_id, why, job.status.value)
+        return job
+
+    async def claim_next(self, lane: str) -> JobRecord | None:
+        claimed = await self.db.write(lambda conn: store.claim_next(conn, lane))
+        if claimed is None:
+            return None
+        job, event = claimed
+        self.hub.publish([event])
+        return job
+
+    async def progress(self, job_id: str, step: int, total: int, message: str) -> None:
+        event = await self.db.write(lambda conn: store.set_progress(conn, job_id, step, total, message))
+        if event is not None:
+            self.hub.publish([event])
+
+    async def add_event(self, job_id: str, type_: EventType, data: dict, blob: bytes | None = None) -> None:
+        event = await self.db.write(lambda conn: store.add_event(conn, job_id, type_, data, blob))
+        self.hub.publish([event])
+
+    async def succeed(self, job: JobRecord, outputs: Sequence[Output]) -> JobRecord:
+        """Adopt the outputs into the media store, then record assets and success in one transaction."""
+        for output in outputs:
+            await asyncio.to_thread(self.media.adopt, output.path, output.sha256)
+
+        def finish(conn):  # noqa: ANN001
+            asset_ids = []
+            for output in outputs:
+                asset = catalog.insert_asset(
+                    conn,
+                    NewAsset(
+                        sha256=output.sha256,
+                        size=output.size,
+                        mime_type=output.mime_type,
+                        filename=f"{job.id}-{output.path.name}",
+                        project_id=job.project_id,
+                        job_id=job.id,
+                        media=output.media,
+                    ),
+                )
+                asset_ids.append(asset.id)
+            if job.shot_id and asset_ids:
+                catalog.set_shot_take(conn, job.shot_id, asset_ids[0])
+            return store.transition(
+                conn,
+                job.id,
+                JobStatus.SUCCEEDED,
+                allowed_from=[JobStatus.RUNNING],
+                values={"result_asset_ids": asset_ids},
+                event_data={"result_asset_ids": asset_ids},
+            )
+
+        return await self._finish(job, finish)
+
+    async def fail(self, job: JobRecord, reason: str) -> JobRecord:
+        return await self._finish(
+            job,
+            lambda conn: store.transition(
+                conn, job.id, JobStatus.FAILED, allowed_from=[JobStatus.RUNNING], reason=reason
+            ),
+        )
+
+    async def cancelled(self, job: JobRecord, reason: str) -> JobRecord:
+        return await self._finish(
+            job,
+            lambda conn: store.transition(
+                conn, job.id, JobStatus.CANCELLED, allowed_from=[JobStatus.RUNNING], reason=reason
+            ),
+        )
+
+    async def _finish(self, job: JobRecord, change) -> JobRecord:  # noqa: ANN001
+        changed = await self.db.write(change)
+        if changed is None:
+            return await self.get(job.id)
+        record, event = changed
+        self.hub.publish([event])
+        return record
+
+    @staticmethod
+    def _check_id(job_id: str) -> None:
+        if not validation.ID_PATTERN.match(job_id) or not job_id.startswith("j-"):
+            raise NotFound("job", job_id[:64])
+
+
+def _is_terminal(event: EventRecord) -> bool:
+    return event.type == EventType.STATE and JobStatus(event.data["status"]).terminal

@@ -1,0 +1,142 @@
+"""The worker process: runs one task at a time, reports events, and dies with the daemon.
+
+Inference never runs in the process that serves gRPC: a crash, a hang or a native abort here
+cannot take the daemon down, and the daemon's event loop never competes with a task for the GIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from milimo.daemon.jobs import protocol
+from milimo.daemon.media_store import sha256_of
+from milimo.tasks.context import TaskCancelled
+from milimo.tasks.registry import KINDS
+from milimo.v1 import jobs_pb2
+
+PROGRESS_INTERVAL_S = 0.05  # at most 20 progress events a second reach the database
+log = logging.getLogger("milimo.worker")
+
+
+class _Context:
+    """TaskContext for one job attempt; events go straight back over the pipe."""
+
+    def __init__(self, job_id: str, scratch_dir: Path, send: _Sender, cancel: threading.Event) -> None:
+        self._job_id = job_id
+        self._scratch_dir = scratch_dir
+        self._send = send
+        self._cancel = cancel
+        self._last_progress = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self._scratch_dir
+
+    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
+        now = time.monotonic()
+        if step >= total or now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            self._send(protocol.Progress(self._job_id, step, total, message))
+        if preview is not None:
+            self._send(protocol.PreviewFrame(self._job_id, step, preview))
+
+    def log(self, message: str) -> None:
+        self._send(protocol.Log(self._job_id, "info", message))
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise TaskCancelled(self._job_id)
+
+
+class _Sender:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def __call__(self, message: object) -> None:
+        with self._lock:
+            self._conn.send(message)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies, even mid native call (no orphans)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            pr_set_pdeathsig = 1
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _run(job: protocol.RunJob, send: _Sender, cancel: threading.Event) -> protocol.JobFinished:
+    job.scratch_dir.mkdir(parents=True, exist_ok=True)
+    ctx = _Context(job.job_id, job.scratch_dir, send, cancel)
+    try:
+        request = jobs_pb2.JobRequest.FromString(job.request)
+        outputs = KINDS[job.kind].run(request, ctx)
+        ctx.raise_if_cancelled()
+        described = tuple(
+            protocol.Output(o.path, o.mime_type, sha256_of(o.path), o.path.stat().st_size, o.media) for o in outputs
+        )
+        return protocol.JobFinished(job.job_id, "succeeded", described)
+    except TaskCancelled:
+        return protocol.JobFinished(job.job_id, "cancelled", error="cancelled while running")
+    except Exception as exc:  # a task's failure fails its job, never the worker
+        log.error("job %s failed:\n%s", job.job_id, traceback.format_exc())
+        return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def main(conn: Connection, parent_pid: int) -> None:
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the daemon died before prctl took effect
+        os._exit(1)
+    # Lower priority so the daemon's event loop answers promptly while a task saturates the CPU.
+    with contextlib.suppress(OSError):
+        os.nice(5)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the daemon, which stops us
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+
+    send = _Sender(conn)
+    jobs: list[protocol.RunJob] = []
+    have_job = threading.Condition()
+    cancels: dict[str, threading.Event] = {}
+
+    def listen() -> None:
+        """Reads the daemon's messages; when the pipe closes, the daemon is gone and so are we."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)
+            if isinstance(message, protocol.RunJob):
+                with have_job:
+                    cancels[message.job_id] = threading.Event()
+                    jobs.append(message)
+                    have_job.notify()
+            elif isinstance(message, protocol.CancelJob):
+                with have_job:
+                    if message.job_id in cancels:
+                        cancels[message.job_id].set()
+
+    threading.Thread(target=listen, name="worker-listen", daemon=True).start()
+    while True:
+        with have_job:
+            have_job.wait_for(lambda: bool(jobs))
+            job = jobs.pop(0)
+            cancel = cancels[job.job_id]
+        finished = _run(job, send, cancel)
+        with have_job:
+            cancels.pop(job.job_id, None)
+        send(finished)

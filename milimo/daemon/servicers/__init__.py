@@ -1,0 +1,1 @@
+"""gRPC servicers: each converts proto to domain calls and back, nothing more."""

@@ -1,0 +1,1 @@
+"""The store: every table and every SQL statement of the daemon live in this package."""

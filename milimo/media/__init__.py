@@ -1,0 +1,1 @@
+"""Media: the content-addressed store and the ffmpeg/PyAV operations every job kind shares."""

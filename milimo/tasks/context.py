@@ -1,0 +1,35 @@
+"""The context a task runs with: cooperative cancellation and progress reporting.
+
+A task never imports gRPC or SQL; it only sees this small surface. The worker process provides
+the concrete implementation (events go back to the daemon over the worker channel).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task when the job was cancelled; the worker removes the partial files."""
+
+
+class TaskContext(Protocol):
+    """What a running task may ask of the worker that runs it."""
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a cancel was requested; check it at least once per step."""
+
+    @property
+    def scratch_dir(self) -> Path:
+        """A private directory for this attempt's files; removed if the job does not succeed."""
+
+    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
+        """Report `step` of `total` done; `preview` is an optional small JPEG of the current state."""
+
+    def log(self, message: str) -> None:
+        """Record a line in the job's event log."""
+
+    def raise_if_cancelled(self) -> None:
+        """Raise `TaskCancelled` if a cancel was requested."""
