@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("progress_total", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("progress_message", sa.Text(), server_default="", nullable=False),
         sa.Column("last_seq", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("project_id", sa.String(length=32), nullable=True),
         sa.Column("shot_id", sa.String(length=32), nullable=True),
         sa.Column("retry_of", sa.String(length=32), nullable=True),

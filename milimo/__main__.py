@@ -1,0 +1,3 @@
+from milimo.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Generated gRPC stubs of the milimo.v1 contract: `make proto`."""
