@@ -81,12 +81,12 @@ class DaemonProcess:
             client.close()
         self.clients.clear()
 
-    def children(self) -> list[int]:
-        """Pids of the daemon's child processes (its workers)."""
+    def workers(self) -> list[int]:
+        """Pids of the daemon's worker processes (multiprocessing's helpers excluded)."""
         if self.process is None:
             return []
         pids = []
         for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
             children = (task / "children").read_text().split() if (task / "children").exists() else []
             pids += [int(pid) for pid in children]
-        return pids
+        return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
