@@ -51,7 +51,7 @@ def test_job_that_kills_the_daemon_every_time_is_quarantined(fresh_daemon):
     client = fresh_daemon.start().client()
     job = client.submit(medium_animatic())
     for _ in range(2):  # the default maximum number of attempts
-        wait_for(lambda: get(client, job.id).status == RUNNING, 60, "the job to run")
+        wait_status(client, job.id, RUNNING)
         fresh_daemon.kill9()
         fresh_daemon.start()
         client = fresh_daemon.client()
