@@ -17,7 +17,7 @@ PRIORITY_MIN, PRIORITY_MAX = -100, 100
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 100, 1000
 LABELS_MAX, LABEL_KEY_MAX, LABEL_VALUE_MAX = 32, 64, 256
 CLIENT_REQUEST_ID_MAX = 128
-ID_PATTERN = re.compile(r"^[a-z]-[0-9a-f]{16}$")
+ID_PATTERN = re.compile(r"^[a-z]-[0-9a-f]{16}\Z")  # \Z: `$` would accept a trailing newline
 
 
 def dimension(field: str, value: int) -> int:

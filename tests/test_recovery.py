@@ -131,3 +131,15 @@ def test_kill9_during_a_burst_of_submits_loses_no_acknowledged_job(sqlite_daemon
     client = sqlite_daemon.client()
     for job_id in acknowledged[-5:]:
         assert get(client, job_id).status == QUEUED
+
+
+def test_clean_shutdown_requeues_running_jobs_without_spending_an_attempt(fresh_daemon):
+    client = fresh_daemon.start().client()
+    job = client.submit(medium_animatic())
+    wait_progress(client, job.id, step=2)
+    fresh_daemon.stop()  # SIGTERM
+    fresh_daemon.start()
+    client = fresh_daemon.client()
+    done = wait_status(client, job.id, SUCCEEDED, timeout=120)
+    assert done.attempts == 1
+    assert states(client, job.id) == [QUEUED, RUNNING, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from fractions import Fraction
 from typing import Any
 
@@ -188,9 +187,11 @@ class CatalogService:
 
     async def delete_asset(self, asset_id: str) -> None:
         _id("asset_id", asset_id, "a-", "asset")
-        orphan = await self.db.write(lambda conn: catalog.delete_asset(conn, asset_id))
-        if orphan is not None:
-            await asyncio.to_thread(self.media.remove_blob, orphan)
+        # The bytes go only once the row's deletion is durable, and before another write can refer to them.
+        await self.db.write(
+            lambda conn: catalog.delete_asset(conn, asset_id),
+            after_commit=lambda orphan: orphan is not None and self.media.remove_blob(orphan),
+        )
 
 
 def _page(records: list, keys: list[int], limit: int) -> tuple[list, str]:

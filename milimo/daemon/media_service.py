@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from milimo import validation
 from milimo.daemon.media_store import SHA256_PATTERN, MediaStore
 from milimo.daemon.records import AssetRecord, NewAsset
@@ -125,7 +127,13 @@ class MediaService:
         mime = header.mime_type or mimetypes.guess_type(header.filename)[0] or "application/octet-stream"
         media = await asyncio.to_thread(describe_media, path, mime)
         new = NewAsset(header.sha256, header.size, mime, header.filename, header.project_id or None, None, media)
-        return await self.db.write(lambda conn: catalog.insert_asset(conn, new))
+        return await self.db.write(lambda conn: self._insert_held(conn, new))
+
+    def _insert_held(self, conn: Connection, new: NewAsset) -> AssetRecord:
+        """Insert an asset for bytes the store holds; checked in the writer, where deletions also happen."""
+        if not self.store.has_blob(new.sha256):
+            raise Aborted("the file's bytes were deleted while it was uploaded; upload it again")
+        return catalog.insert_asset(conn, new)
 
     async def download(self, asset: AssetRecord, offset: int, limit: int) -> AsyncIterator[tuple[int, bytes]]:
         if offset < 0 or offset > asset.size:
@@ -157,9 +165,9 @@ class MediaService:
         media = await asyncio.to_thread(describe_media, self.store.blob_path(sha), mime)
         new = NewAsset(sha, size, mime, path.name, project, None, media)
 
-        def insert(conn):  # noqa: ANN001
+        def insert(conn: Connection) -> AssetRecord:
             if project:
                 catalog.get_project(conn, project)
-            return catalog.insert_asset(conn, new)
+            return self._insert_held(conn, new)
 
         return await self.db.write(insert)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from milimo.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
-SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# \Z, not $: `$` also matches before a trailing newline, which would then end up in file names.
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
 HASH_CHUNK = 4 * 1024 * 1024
+RELATIVE_PATH_MAX, NAME_MAX = 1024, 255
 
 
 def sha256_of(path: Path) -> str:
@@ -43,6 +45,11 @@ class MediaStore:
         if not relative or "\x00" in relative:
             raise InvalidArgument(field, "must be a non-empty path relative to the data directory")
         candidate = Path(relative)
+        # Longer names make the file system answer ENAMETOOLONG rather than "no such file".
+        if len(relative.encode()) > RELATIVE_PATH_MAX or any(len(p.encode()) > NAME_MAX for p in candidate.parts):
+            raise InvalidArgument(
+                field, f"must be at most {RELATIVE_PATH_MAX} bytes, with no name in it over {NAME_MAX} bytes"
+            )
         if candidate.is_absolute() or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
             raise PermissionDenied(f"{field}: absolute paths are refused; give a path inside the data directory")
         if ".." in candidate.parts or ".." in relative.replace("\\", "/").split("/"):

@@ -125,6 +125,7 @@ class Daemon:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await self.dispatcher.stop()
+        await self.jobs.release_running()
         self.db.close()
         os.close(self._lock_fd)
 

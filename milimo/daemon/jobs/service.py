@@ -4,7 +4,6 @@ published to live watchers. No gRPC here."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -203,16 +202,23 @@ class JobService:
     # ---- what lanes do -----------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """At start no job can be running: those found running were cut off by a stop or crash."""
-        job_ids = await self.db.read(store.running_job_ids)
-        for job_id in job_ids:
+        """At start no job can be running: those found running were cut off by a crash or a kill."""
+        for job_id in await self.db.read(store.running_job_ids):
             await self.interrupt(job_id, "the daemon stopped while the job ran")
 
-    async def interrupt(self, job_id: str, why: str) -> JobRecord:
+    async def release_running(self) -> None:
+        """On a clean stop, running jobs go back to the queue without spending an attempt."""
+        for job_id in await self.db.read(store.running_job_ids):
+            await self.interrupt(job_id, "the daemon was shut down", spend_attempt=False)
+
+    async def interrupt(self, job_id: str, why: str, *, spend_attempt: bool = True) -> JobRecord:
         """Mark a cut-off job interrupted, then queue it again or quarantine it."""
 
         def interrupt(conn):  # noqa: ANN001
             job = store.get_job(conn, job_id)
+            if not spend_attempt:
+                store.refund_attempt(conn, job_id)
+                job = store.get_job(conn, job_id)
             reason = f"{why} (attempt {job.attempts} of {job.max_attempts})"
             events = []
             changed = store.transition(
@@ -262,12 +268,12 @@ class JobService:
 
     async def succeed(self, job: JobRecord, outputs: Sequence[Output]) -> JobRecord:
         """Adopt the outputs into the media store, then record assets and success in one transaction."""
-        for output in outputs:
-            await asyncio.to_thread(self.media.adopt, output.path, output.sha256)
 
         def finish(conn):  # noqa: ANN001
             asset_ids = []
             for output in outputs:
+                # Adopted inside the writer, so a concurrent deletion of equal bytes cannot interleave.
+                self.media.adopt(output.path, output.sha256)
                 asset = catalog.insert_asset(
                     conn,
                     NewAsset(

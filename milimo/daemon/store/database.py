@@ -79,17 +79,22 @@ class Database:
         self._writer = ThreadPoolExecutor(1 if self.is_sqlite else 4, thread_name_prefix="db-write")
         self._reader = ThreadPoolExecutor(4, thread_name_prefix="db-read")
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self.write_sync, fn)
+    async def write(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> T:
+        """Run `fn` in one transaction; `after_commit` runs on the same writer thread once it is durable
+        (so, on SQLite, before any other write begins)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self.write_sync, fn, after_commit)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._reader, self.read_sync, fn)
 
-    def write_sync(self, fn: Callable[[Connection], T]) -> T:
+    def write_sync(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> T:
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_immediate=True)
             with conn.begin():
-                return fn(conn)
+                result = fn(conn)
+        if after_commit is not None:
+            after_commit(result)
+        return result
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:

@@ -220,6 +220,11 @@ def add_event(
     return append_event(conn, get_job(conn, job_id), type_, data, blob)
 
 
+def refund_attempt(conn: Connection, job_id: str) -> None:
+    """The attempt ended through no fault of the job (a clean shutdown): do not count it."""
+    conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.attempts > 0).values(attempts=jobs.c.attempts - 1))
+
+
 def mark_cancel_requested(conn: Connection, job_id: str) -> JobRecord:
     conn.execute(jobs.update().where(jobs.c.id == job_id).values(cancel_requested=True))
     return get_job(conn, job_id)
