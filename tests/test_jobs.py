@@ -207,3 +207,16 @@ def test_unknown_ids_are_not_found(client):
         with pytest.raises(grpc.RpcError) as error:
             call(request)
         assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_running_jobs_stream_preview_thumbnails(client):
+    import io
+
+    from PIL import Image
+
+    job = client.submit(animatic(frames=30, width=512, height=288))
+    previews = [e.preview for e in client.watch(job.id) if e.HasField("preview")]
+    assert previews and previews[0].step >= 1
+    thumbnail = Image.open(io.BytesIO(previews[0].jpeg))
+    assert thumbnail.format == "JPEG" and thumbnail.width <= 256
+    assert abs(thumbnail.width / thumbnail.height - 512 / 288) < 0.05
