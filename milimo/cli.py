@@ -145,8 +145,8 @@ def jobs(
     Console().print(table)
 
 
-def follow(client: Client, job_ids: list[str]) -> dict[str, jobs_pb2.Job]:
-    """Rich progress bars for jobs until each ends; returns their final state."""
+def follow(client: Client, job_ids: list[str], labels: dict[str, str] | None = None) -> dict[str, jobs_pb2.Job]:
+    """Rich progress bars for jobs until each ends (labelled by `labels`, else by id); returns their final state."""
     import threading
 
     finals: dict[str, jobs_pb2.Job] = {}
@@ -158,7 +158,8 @@ def follow(client: Client, job_ids: list[str]) -> dict[str, jobs_pb2.Job]:
         TextColumn("{task.fields[state]}"),
     )
     with Progress(*columns, console=console) as progress:
-        bars = {job_id: progress.add_task(job_id, total=None, state="queued") for job_id in job_ids}
+        labels = labels or {}
+        bars = {job_id: progress.add_task(labels.get(job_id, job_id), total=None, state="queued") for job_id in job_ids}
 
         def track(job_id: str) -> None:
             for event in client.watch(job_id):

@@ -90,6 +90,7 @@ def render(client: Client, plan: dict, shots_dir: Path, cut_path: Path) -> None:
         )
     )
     jobs = []
+    labels = {}
     start_frame = 0
     for number, entry in enumerate(plan["shots"], start=1):
         frames = round(Fraction(str(entry["seconds"])) * fps)
@@ -119,10 +120,11 @@ def render(client: Client, plan: dict, shots_dir: Path, cut_path: Path) -> None:
             )
         )
         jobs.append(client.submit(request, project_id=project.id, shot_id=shot.id))
+        labels[jobs[-1].id] = f"shot {shot.name:>4}  {entry['heading'][:32]:<32}"
         start_frame += frames
 
     console.print(f"rendering {len(jobs)} animatic shots for project {project.id}")
-    finals = follow(client, [job.id for job in jobs])
+    finals = follow(client, [job.id for job in jobs], labels)
     failed = [job for job in finals.values() if job.status != jobs_pb2.JOB_STATUS_SUCCEEDED]
     if failed:
         sys.exit(f"{len(failed)} shots failed: {failed[0].reason}")
