@@ -58,6 +58,7 @@ def serve(
     allow_insecure: Annotated[bool, typer.Option(help="beyond loopback without TLS")] = False,
     paused: Annotated[bool, typer.Option("--paused", help="start with the queue paused")] = False,
     max_attempts: Annotated[int | None, typer.Option(help="runs before an interrupted job is quarantined")] = None,
+    max_queued: Annotated[int | None, typer.Option(help="queued jobs before Submit is refused")] = None,
     ready_file: Annotated[Path | None, typer.Option(help="write the bound port here once serving")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -78,6 +79,7 @@ def serve(
             allow_insecure=allow_insecure or None,
             start_paused=paused or None,
             max_attempts=max_attempts,
+            max_queued=max_queued,
         )
         daemon_config.check()
         asyncio.run(run_server(daemon_config, ready_file))

@@ -102,6 +102,8 @@ class DaemonConfig:
                 )
         if self.max_attempts < 1:
             raise InvalidArgument("max_attempts", "must be at least 1")
+        if self.max_queued < 1:
+            raise InvalidArgument("max_queued", "must be at least 1")
 
 
 @dataclass(frozen=True)

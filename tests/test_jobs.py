@@ -220,3 +220,12 @@ def test_running_jobs_stream_preview_thumbnails(client):
     thumbnail = Image.open(io.BytesIO(previews[0].jpeg))
     assert thumbnail.format == "JPEG" and thumbnail.width <= 256
     assert abs(thumbnail.width / thumbnail.height - 512 / 288) < 0.05
+
+
+def test_full_queue_is_resource_exhausted(sqlite_daemon):
+    client = sqlite_daemon.start("--paused", "--max-queued", "3").client()
+    for _ in range(3):
+        client.submit(animatic(frames=1))
+    with pytest.raises(grpc.RpcError) as error:
+        client.jobs.Submit(jobs_pb2.SubmitJobRequest(request=animatic(frames=1)))
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in error.value.details()
