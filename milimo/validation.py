@@ -10,6 +10,7 @@ from milimo.errors import InvalidArgument
 DIMENSION_MIN, DIMENSION_MAX, DIMENSION_STEP = 64, 4096, 32
 FRAMES_MIN, FRAMES_MAX = 1, 1000
 FPS_MIN, FPS_MAX = 1, 120
+RATIONAL_TERM_MAX = 2**31 - 1  # stored as 32-bit integers, and FFmpeg's rationals are 32-bit too
 PROMPT_MAX = 10_000
 TEXT_MAX = 10_000
 NAME_MAX = 200
@@ -41,6 +42,8 @@ def fps(field: str, num: int, den: int) -> Fraction:
     rate = Fraction(num, den or 1)
     if not FPS_MIN <= rate <= FPS_MAX:
         raise InvalidArgument(field, f"must be from {FPS_MIN} to {FPS_MAX} frames per second (got {rate})")
+    if max(rate.numerator, rate.denominator) > RATIONAL_TERM_MAX:
+        raise InvalidArgument(field, f"numerator and denominator (reduced) must be at most {RATIONAL_TERM_MAX}")
     return rate
 
 

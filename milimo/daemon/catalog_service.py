@@ -126,7 +126,7 @@ class CatalogService:
     async def list_shots(self, project_id: str, page_size: int, page_token: str) -> tuple[list[ShotRecord], str]:
         _id("project_id", project_id, "p-", "project")
         limit = validation.page_size("page.page_size", page_size)
-        after = decode_page_token(page_token)
+        after = decode_page_token(page_token, maximum=1_000_000)  # shot positions are 0..1_000_000
         after_position = -1 if after is None else after
         shots = await self.db.read(
             lambda conn: catalog.list_shots(conn, project_id, limit=limit + 1, after_position=after_position)

@@ -126,6 +126,7 @@ class MediaStore:
         committed = self.committed(sha256)
         if committed != size:
             raise FailedPrecondition(f"size: {committed} of {size} bytes committed; send the rest before finish")
+        part.touch()  # an empty file sends no data, so nothing has created its part yet
         with part.open("rb+") as f:
             os.fsync(f.fileno())
         actual = sha256_of(part)

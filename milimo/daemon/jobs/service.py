@@ -39,12 +39,13 @@ def encode_page_token(pk: int) -> str:
     return base64.urlsafe_b64encode(f"k{pk}".encode()).decode()
 
 
-def decode_page_token(token: str) -> int | None:
+def decode_page_token(token: str, maximum: int = 2**63 - 1) -> int | None:
+    """The key a page token carries; tokens hold keys from 0 to `maximum` (what the column can compare)."""
     if not token:
         return None
     try:
         raw = base64.urlsafe_b64decode(token.encode("ascii")).decode()
-        if not raw.startswith("k"):
+        if not raw.startswith("k") or not 0 <= int(raw[1:]) <= maximum:
             raise ValueError(raw)
         return int(raw[1:])
     except (ValueError, UnicodeError) as exc:
