@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor
+
 from milimo.client import Client
 from milimo.v1 import common_pb2, jobs_pb2
 
@@ -47,3 +51,17 @@ def wait_status(client: Client, job_id: str, status: int, timeout: float = 60.0)
 
 def wait_progress(client: Client, job_id: str, step: int = 1, timeout: float = 60.0) -> None:
     wait_for(lambda: get(client, job_id).progress.step >= step, timeout, f"{job_id} to make progress")
+
+
+def multicallable(channel: grpc.Channel, method: MethodDescriptor):
+    """A callable for any RPC, in the shape (unary or streaming) its descriptor declares."""
+    request_class = message_factory.GetMessageClass(method.input_type)
+    reply_class = message_factory.GetMessageClass(method.output_type)
+    shape = {
+        (False, False): channel.unary_unary,
+        (False, True): channel.unary_stream,
+        (True, False): channel.stream_unary,
+        (True, True): channel.stream_stream,
+    }[(method.client_streaming, method.server_streaming)]
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    return shape(path, request_serializer=request_class.SerializeToString, response_deserializer=reply_class.FromString)

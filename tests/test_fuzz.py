@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from milimo.daemon.jobs.service import encode_page_token
 from milimo.v1 import common_pb2, jobs_pb2, media_pb2, models_pb2, projects_pb2
 from tests.daemon_process import DaemonProcess
-from tests.helpers import animatic
+from tests.helpers import animatic, multicallable
 
 DOCUMENTED = {
     grpc.StatusCode.OK,
@@ -280,19 +280,6 @@ def message_strategy(descriptor: Descriptor, world: World, depth: int = 0) -> st
 @functools.cache
 def request_strategy(method: MethodDescriptor, world: World) -> st.SearchStrategy[Message]:
     return message_strategy(method.input_type, world)
-
-
-def multicallable(channel: grpc.Channel, method: MethodDescriptor):
-    request_class = message_factory.GetMessageClass(method.input_type)
-    reply_class = message_factory.GetMessageClass(method.output_type)
-    shape = {
-        (False, False): channel.unary_unary,
-        (False, True): channel.unary_stream,
-        (True, False): channel.stream_unary,
-        (True, True): channel.stream_stream,
-    }[(method.client_streaming, method.server_streaming)]
-    path = f"/{method.containing_service.full_name}/{method.name}"
-    return shape(path, request_serializer=request_class.SerializeToString, response_deserializer=reply_class.FromString)
 
 
 def describe(request: Message | list[Message]) -> str:

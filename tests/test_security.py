@@ -23,7 +23,7 @@ from milimo.client import Client
 from milimo.config import ClientConfig
 from milimo.v1 import jobs_pb2, media_pb2, models_pb2, projects_pb2
 from tests.daemon_process import DaemonProcess
-from tests.helpers import animatic
+from tests.helpers import animatic, multicallable
 
 TOKEN = "s3cret"
 SERVICES = [
@@ -50,20 +50,9 @@ def method_path(method: MethodDescriptor) -> str:
 def call(channel: grpc.Channel, method: MethodDescriptor, metadata: tuple = (), timeout: float = 10.0) -> object:
     """Call any RPC with an empty request, in the shape its descriptor declares; returns the reply(s)."""
     request_class = message_factory.GetMessageClass(method.input_type)
-    reply_class = message_factory.GetMessageClass(method.output_type)
-    shape = {
-        (False, False): channel.unary_unary,
-        (False, True): channel.unary_stream,
-        (True, False): channel.stream_unary,
-        (True, True): channel.stream_stream,
-    }[(method.client_streaming, method.server_streaming)]
-    multicallable = shape(
-        method_path(method),
-        request_serializer=request_class.SerializeToString,
-        response_deserializer=reply_class.FromString,
-    )
+    call_method = multicallable(channel, method)
     request = iter([request_class()]) if method.client_streaming else request_class()
-    reply = multicallable(request, metadata=metadata, timeout=timeout)
+    reply = call_method(request, metadata=metadata, timeout=timeout)
     return list(reply) if method.server_streaming else reply
 
 
