@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint proto bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints/cpu-x86_64.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints/cpu-x86_64.txt -e '.[dev,models]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -250,6 +250,44 @@ def models_list(config: ConfigOption = None) -> None:
     Console().print(table)
 
 
+@models_app.command("make-tiny")
+def models_make_tiny(
+    target: Annotated[Path, typer.Argument(help="folder to write one tiny checkpoint per family into")],
+    family: Annotated[list[str] | None, typer.Option(help="only these families")] = None,
+) -> None:
+    """Build tiny random-weight checkpoints in the real on-disk formats (for tests and demos)."""
+    from milimo.models.families import FAMILIES
+    from milimo.models.families import family as family_of
+
+    names = family or list(FAMILIES)
+    lines = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), console=console) as progress:
+        bar = progress.add_task("tiny checkpoints", total=len(names))
+        for name in names:
+            progress.update(bar, description=f"tiny {name}")
+            family_of(name).make_tiny(target / name)
+            lines.append(f'[[models]]\nname = "tiny-{name}"\nfamily = "{name}"\npath = "{target / name}"\n')
+            progress.advance(bar)
+    console.print(f"wrote {len(names)} checkpoints; add them to the daemon's config:")
+    print("\n".join(lines))
+
+
+@models_app.command("pull")
+def models_pull(name: str, config: ConfigOption = None) -> None:
+    """Download a configured model's weights from its `repo_id` (resumes an interrupted download)."""
+    daemon = settings.daemon_config(settings.load_file(config))
+    chosen = next((m for m in daemon.models if m.name == name), None)
+    if chosen is None:
+        _fail(f"model {name!r} is not in the config; configured: {', '.join(m.name for m in daemon.models) or 'none'}")
+    if not chosen.repo_id:
+        _fail(f"model {name!r} has no repo_id in the config to pull from")
+    from huggingface_hub import snapshot_download
+
+    console.print(f"downloading {chosen.repo_id} to {chosen.path}")
+    snapshot_download(repo_id=chosen.repo_id, local_dir=chosen.path)
+    console.print(f"{name}: ready at {chosen.path}")
+
+
 def main() -> None:
     try:
         app()

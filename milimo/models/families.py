@@ -1,0 +1,21 @@
+"""The registry of model families: name -> implementation, imported only when first used."""
+
+from __future__ import annotations
+
+import importlib
+
+from milimo.errors import InvalidArgument
+from milimo.models.base import ModelFamily
+
+FAMILIES: dict[str, str] = {
+    "ltx-video": "milimo.models.ltx_video:LTXVideoFamily",
+    "flux": "milimo.models.flux:FluxFamily",
+    "flux2-klein": "milimo.models.flux2_klein:Flux2KleinFamily",
+}
+
+
+def family(name: str) -> ModelFamily:
+    if name not in FAMILIES:
+        raise InvalidArgument("family", f"unknown model family {name!r}; known: {', '.join(FAMILIES)}")
+    module_name, class_name = FAMILIES[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)()
