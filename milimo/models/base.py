@@ -48,13 +48,13 @@ class LoadedModel:
     def torch_modules(self) -> list[torch.nn.Module]:
         import torch
 
-        found: list[torch.nn.Module] = []
+        found: dict[int, torch.nn.Module] = {}  # by identity: pipelines made with from_pipe share modules
         for value in self.modules.values():
-            if isinstance(value, torch.nn.Module):
-                found.append(value)
-            elif hasattr(value, "components"):  # a diffusers pipeline
-                found += [c for c in value.components.values() if isinstance(c, torch.nn.Module)]
-        return found
+            candidates = value.components.values() if hasattr(value, "components") else [value]
+            for candidate in candidates:
+                if isinstance(candidate, torch.nn.Module):
+                    found[id(candidate)] = candidate
+        return list(found.values())
 
     def nbytes(self) -> int:
         """Bytes of parameters and buffers: what the model occupies wherever it sits."""

@@ -1,0 +1,500 @@
+"""LTX-Video 0.9.x on diffusers: text, image, keyframe and video-clip conditioned video, optional two-stage upscale.
+
+On disk a model is a diffusers folder (model_index.json, transformer/, vae/, text_encoder/, tokenizer/,
+scheduler/), optionally with the spatial latent upsampler in `latent_upsampler/` (a model folder, or a whole
+LTXLatentUpsamplePipeline folder). `config.path` may also name a single-file `.safetensors` transformer
+checkpoint in the original LTX-Video format; the other components then come from the diffusers layout in the
+folder that holds it (as in Lightricks' own repository, which ships both).
+
+Which pipeline runs follows from the request:
+
+- no conditions: LTXPipeline (text to video);
+- one single-frame condition at frame 0 with full strength: LTXImageToVideoPipeline;
+- anything else (several conditions, keyframes elsewhere, video clips, partial strengths): LTXConditionPipeline;
+- `upscale`: the diffusers two-stage recipe with LTXConditionPipeline: denoise at about 2/3 of the size, upsample
+  the latents 2x with LTXLatentUpsamplePipeline, refine the upsampled latents with a few partial-strength steps,
+  then resize the frames to exactly the requested size.
+
+All pipelines share one set of weights (`from_pipe`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from milimo.config import ModelConfig
+from milimo.errors import FailedPrecondition, InvalidArgument
+from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
+from milimo.models.steps import step_callback
+from milimo.tasks.context import TaskContext
+
+if TYPE_CHECKING:
+    import torch
+
+UPSAMPLER_DIR = "latent_upsampler"
+
+# The two-stage recipe (diffusers' LTX-Video 0.9.7 docs): first pass at 2/3 of the size, refinement with
+# `REFINE_STRENGTH` of at most `REFINE_STEPS` steps.
+STAGE_ONE_SCALE = 2 / 3
+REFINE_STEPS = 10
+REFINE_STRENGTH = 0.4
+
+# Timestep-conditioned VAEs (0.9.1 and later) decode best with a little noise (LTX-Video's recommended values).
+DECODE_TIMESTEP = 0.05
+DECODE_NOISE_SCALE = 0.025
+IMAGE_COND_NOISE_SCALE = 0.025
+
+# The tiny checkpoint's tokenizer vocabulary (plus single characters, so any prompt tokenizes).
+_TINY_WORDS = (
+    "a an the of and in on with at to from over under into is are "
+    "cat dog bird fish man woman child car boat train city street forest river sea sky sun moon "
+    "red green blue white black small big slow fast walks runs flies swims jumps camera pans zooms"
+)
+
+
+class InvalidVideoRequest(InvalidArgument, ValueError):
+    """A request field this model cannot honour; a ValueError too, for callers outside the daemon."""
+
+
+@dataclass(frozen=True)
+class LTXPipelines:
+    """The pipelines of one loaded model; they share the same modules (so not counted twice in LoadedModel)."""
+
+    text_to_video: Any  # LTXPipeline
+    image_to_video: Any  # LTXImageToVideoPipeline
+    condition: Any  # LTXConditionPipeline
+    upsample: Any | None  # LTXLatentUpsamplePipeline, when the model has a latent upsampler
+
+    @property
+    def temporal_ratio(self) -> int:
+        return int(self.text_to_video.vae_temporal_compression_ratio)
+
+    @property
+    def spatial_ratio(self) -> int:
+        return int(self.text_to_video.vae_spatial_compression_ratio)
+
+    def denoisers(self) -> tuple[Any, ...]:
+        return (self.text_to_video, self.image_to_video, self.condition)
+
+
+class LTXVideoFamily:
+    family = "ltx-video"
+
+    # ---------------------------------------------------------------- tiny checkpoint
+
+    def make_tiny(self, target: Path) -> None:
+        """A seeded random-weight LTX-Video in the diffusers layout, with a latent upsampler: for tests only.
+
+        Real compression ratios (32 spatial, 8 temporal), so the same size rules hold as for the real model.
+        """
+        import torch
+        from diffusers import (
+            AutoencoderKLLTXVideo,
+            FlowMatchEulerDiscreteScheduler,
+            LTXPipeline,
+            LTXVideoTransformer3DModel,
+        )
+        from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+        from transformers import T5Config, T5EncoderModel, T5Tokenizer
+
+        target = Path(target)
+        target.mkdir(parents=True, exist_ok=True)
+        words = _TINY_WORDS.split()
+        vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+        vocab += [(f"▁{word}", -3.0) for word in words]
+        vocab += [(char, -6.0) for char in "abcdefghijklmnopqrstuvwxyz0123456789.,"]
+        tokenizer = T5Tokenizer(vocab=vocab, extra_ids=0)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            text_encoder = T5EncoderModel(
+                T5Config(
+                    vocab_size=len(vocab),
+                    d_model=32,
+                    d_ff=64,
+                    d_kv=8,
+                    num_layers=1,
+                    num_heads=4,
+                    relative_attention_num_buckets=8,
+                )
+            )
+            torch.manual_seed(1)
+            transformer = LTXVideoTransformer3DModel(
+                in_channels=8,
+                out_channels=8,
+                num_attention_heads=4,
+                attention_head_dim=8,
+                cross_attention_dim=32,
+                num_layers=2,
+                caption_channels=32,
+            )
+            torch.manual_seed(2)
+            vae = AutoencoderKLLTXVideo(
+                latent_channels=8,
+                block_out_channels=(8, 8, 8, 8),
+                decoder_block_out_channels=(8, 8, 8, 8),
+                layers_per_block=(1, 1, 1, 1, 1),
+                decoder_layers_per_block=(1, 1, 1, 1, 1),
+                spatio_temporal_scaling=(True, True, True, False),
+                decoder_spatio_temporal_scaling=(True, True, True, False),
+                decoder_inject_noise=(False, False, False, False, False),
+                upsample_residual=(False, False, False, False),
+                upsample_factor=(1, 1, 1, 1),
+                timestep_conditioning=True,
+                patch_size=4,
+                patch_size_t=1,
+                encoder_causal=True,
+                decoder_causal=False,
+            )
+            torch.manual_seed(3)
+            upsampler = LTXLatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1)
+
+        pipeline = LTXPipeline(
+            transformer=transformer,
+            vae=vae,
+            scheduler=FlowMatchEulerDiscreteScheduler(),
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+        )
+        pipeline.save_pretrained(target)
+        upsampler.save_pretrained(target / UPSAMPLER_DIR)
+
+    # ---------------------------------------------------------------- loading
+
+    def load(self, config: ModelConfig, placement: Placement) -> LoadedModel:
+        path = require_weights(config)
+        from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline, LTXPipeline
+
+        folder = _folder(path)
+        if path.is_file():
+            transformer = _single_file_transformer(config, path, placement.dtype)
+            base = LTXPipeline.from_pretrained(folder, transformer=transformer, dtype=placement.dtype)
+        else:
+            base = LTXPipeline.from_pretrained(folder, dtype=placement.dtype)
+
+        upsampler = _load_upsampler(folder, placement.dtype)
+        pipelines = LTXPipelines(
+            text_to_video=base,
+            image_to_video=_derive(LTXImageToVideoPipeline, base, placement.dtype),
+            condition=_derive(LTXConditionPipeline, base, placement.dtype),
+            upsample=_upsample_pipeline(base, upsampler),
+        )
+        modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
+        if upsampler is not None:
+            modules["latent_upsampler"] = upsampler
+        loaded = LoadedModel(config, modules, placement)
+
+        for pipe in (*pipelines.denoisers(), pipelines.upsample):
+            if pipe is not None:
+                pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
+        if placement.vae_tiling:
+            base.vae.enable_tiling()
+        _place(loaded, pipelines, placement)
+        return loaded
+
+    # ---------------------------------------------------------------- generation
+
+    def generate(self, model: LoadedModel, request: VideoRequest, ctx: TaskContext) -> VideoResult:
+        import torch
+
+        pipelines: LTXPipelines = model.modules["pipelines"]  # type: ignore[assignment]
+        _validate(request, pipelines, model.config)
+        ctx.raise_if_cancelled()
+
+        generator = torch.Generator(device="cpu").manual_seed(request.seed)
+        common: dict[str, Any] = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "num_frames": request.frames,
+            "frame_rate": float(request.fps),
+            "guidance_scale": request.guidance,
+            "generator": generator,
+        }
+        if pipelines.text_to_video.vae.config.timestep_conditioning:
+            common["decode_timestep"] = DECODE_TIMESTEP
+            common["decode_noise_scale"] = DECODE_NOISE_SCALE
+
+        kind = _pipeline_kind(request)
+        pipe = pipelines.condition if request.upscale else getattr(pipelines, kind)
+        ctx.log(f"{model.name}: {kind.replace('_', ' ')}{' with two-stage upscale' if request.upscale else ''}")
+
+        with _loras(pipe, request):
+            if request.upscale:
+                video = _two_stage(pipelines, request, ctx, common)
+            else:
+                callback = step_callback(ctx, request.steps)
+                kwargs = dict(common)
+                if kind == "image_to_video":
+                    kwargs["image"] = _image(request.conditions[0].frames[0])
+                elif kind == "condition":
+                    kwargs["conditions"] = _conditions(request.conditions)
+                    kwargs["image_cond_noise_scale"] = _image_cond_noise(pipe)
+                video = pipe(
+                    width=request.width,
+                    height=request.height,
+                    num_inference_steps=request.steps,
+                    output_type="pt",
+                    callback_on_step_end=callback,
+                    **kwargs,
+                ).frames
+        frames = _to_uint8(video[0], request.width, request.height)
+        if frames.shape[0] != request.frames:
+            raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
+        return VideoResult(frames=frames, fps=request.fps)
+
+
+# -------------------------------------------------------------------- loading helpers
+
+
+def _single_file_transformer(config: ModelConfig, path: Path, dtype: torch.dtype) -> object:
+    """The transformer from an original-format LTX-Video `.safetensors`; its shape is read from the file."""
+    from diffusers import LTXVideoTransformer3DModel
+    from safetensors import safe_open
+
+    if path.suffix != ".safetensors":
+        raise FailedPrecondition(
+            f"model {config.name!r}: {path} is a file but not a .safetensors checkpoint; point the path at a "
+            "diffusers folder or at a single-file .safetensors transformer"
+        )
+    folder = path.parent
+    if not (folder / "model_index.json").is_file() or not (folder / "transformer" / "config.json").is_file():
+        raise FailedPrecondition(
+            f"model {config.name!r}: the single-file checkpoint {path.name} needs the diffusers layout of "
+            f"LTX-Video (model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/) beside it in "
+            f"{folder}; fetch it with `milimo models pull {config.name}`"
+        )
+    blocks: set[int] = set()
+    inner_dim = None
+    with safe_open(str(path), framework="pt") as f:
+        for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            found = re.search(r"(?:^|\.)transformer_blocks\.(\d+)\.", key)
+            if found:
+                blocks.add(int(found.group(1)))
+            if key.endswith("patchify_proj.weight"):
+                inner_dim = f.get_slice(key).get_shape()[0]
+    if not blocks or inner_dim is None:
+        raise FailedPrecondition(f"model {config.name!r}: {path} holds no LTX-Video transformer weights")
+    heads = LTXVideoTransformer3DModel.load_config(folder, subfolder="transformer")["num_attention_heads"]
+    return LTXVideoTransformer3DModel.from_single_file(
+        str(path),
+        config=str(folder),
+        subfolder="transformer",
+        local_files_only=True,
+        dtype=dtype,
+        # 2B and 13B checkpoints differ in depth and width; the rest of the config is shared.
+        num_layers=max(blocks) + 1,
+        attention_head_dim=inner_dim // heads,
+        cross_attention_dim=inner_dim,
+    )
+
+
+def _folder(path: Path) -> Path:
+    """The diffusers folder: the path itself, or the folder holding a single-file checkpoint."""
+    return path.parent if path.is_file() else path
+
+
+def _derive(cls: Any, base: Any, dtype: torch.dtype) -> Any:
+    """Another pipeline class over the same modules. `from_pipe` casts the shared modules to its `dtype`
+    (float32 unless told), so it gets the loaded one; its warning about that cast is silenced, as it is a no-op."""
+    from diffusers.utils import logging as diffusers_logging
+
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        return cls.from_pipe(base, dtype=dtype)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
+
+
+def _load_upsampler(folder: Path, dtype: torch.dtype) -> object | None:
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    where = folder / UPSAMPLER_DIR
+    if (where / "config.json").is_file():
+        return LTXLatentUpsamplerModel.from_pretrained(where, dtype=dtype)
+    if (where / UPSAMPLER_DIR / "config.json").is_file():  # a whole LTXLatentUpsamplePipeline folder
+        return LTXLatentUpsamplerModel.from_pretrained(where, subfolder=UPSAMPLER_DIR, dtype=dtype)
+    return None
+
+
+def _upsample_pipeline(base: Any, upsampler: object | None) -> Any | None:
+    if upsampler is None:
+        return None
+    from diffusers import LTXLatentUpsamplePipeline
+
+    return LTXLatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler)
+
+
+def _place(loaded: LoadedModel, pipelines: LTXPipelines, placement: Placement) -> None:
+    device = placement.device
+    if placement.offload == "none":
+        loaded.to(device)
+        return
+    if placement.offload == "model":
+        for pipe in pipelines.denoisers():  # the hooks sit on the shared modules; each pipeline re-arms them
+            pipe.enable_model_cpu_offload(device=device)
+    elif placement.offload == "sequential":
+        for pipe in pipelines.denoisers():
+            pipe.enable_sequential_cpu_offload(device=device)
+    else:
+        raise InvalidArgument("offload", f"must be none, model or sequential (got {placement.offload!r})")
+    if pipelines.upsample is not None:  # small, and outside the offload sequence
+        pipelines.upsample.latent_upsampler.to(device)
+    loaded.device = device
+
+
+# -------------------------------------------------------------------- generation helpers
+
+
+def _validate(request: VideoRequest, pipelines: LTXPipelines, config: ModelConfig) -> None:
+    temporal, spatial = pipelines.temporal_ratio, pipelines.spatial_ratio
+    if request.frames < 1 or (request.frames - 1) % temporal:
+        raise InvalidVideoRequest(
+            "frames", f"must be {temporal}k+1 (1, {temporal + 1}, {2 * temporal + 1}, …); got {request.frames}"
+        )
+    for name, value in (("width", request.width), ("height", request.height)):
+        if value < spatial or value % spatial:
+            raise InvalidVideoRequest(name, f"must be a positive multiple of {spatial}; got {value}")
+    if request.steps < 1:
+        raise InvalidVideoRequest("steps", f"must be at least 1; got {request.steps}")
+    if request.fps <= 0:
+        raise InvalidVideoRequest("fps", f"must be positive; got {request.fps}")
+    for i, condition in enumerate(request.conditions):
+        frames = condition.frames
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1 or frames.dtype != np.uint8:
+            raise InvalidVideoRequest(
+                f"conditions[{i}].frames",
+                f"must be (frames, height, width, 3) uint8; got {frames.shape} {frames.dtype}",
+            )
+        if not 0 <= condition.frame_index < request.frames:
+            raise InvalidVideoRequest(
+                f"conditions[{i}].frame_index",
+                f"must be from 0 to {request.frames - 1}; got {condition.frame_index}",
+            )
+        if not 0.0 <= condition.strength <= 1.0:
+            raise InvalidVideoRequest(f"conditions[{i}].strength", f"must be from 0 to 1; got {condition.strength}")
+    for i, lora in enumerate(request.loras):
+        if not Path(lora.path).is_file():
+            raise InvalidVideoRequest(f"loras[{i}].path", f"no LoRA file at {lora.path}")
+    if request.upscale and pipelines.upsample is None:
+        raise InvalidVideoRequest(
+            "upscale",
+            f"model {config.name!r} has no latent upsampler (expected in {_folder(config.path) / UPSAMPLER_DIR})",
+        )
+
+
+def _pipeline_kind(request: VideoRequest) -> str:
+    conditions = request.conditions
+    if not conditions:
+        return "text_to_video"
+    only = conditions[0]
+    if len(conditions) == 1 and only.frames.shape[0] == 1 and only.frame_index == 0 and only.strength == 1.0:
+        return "image_to_video"
+    return "condition"
+
+
+def _image(frame: np.ndarray) -> object:
+    from PIL import Image
+
+    return Image.fromarray(np.ascontiguousarray(frame))
+
+
+def _conditions(conditions: tuple[VideoCondition, ...]) -> list[object]:
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+    out = []
+    for condition in conditions:
+        if condition.frames.shape[0] == 1:
+            media = {"image": _image(condition.frames[0])}
+        else:  # the pipeline trims a clip to 8k+1 frames that fit after frame_index
+            media = {"video": [_image(frame) for frame in condition.frames]}
+        out.append(LTXVideoCondition(frame_index=condition.frame_index, strength=condition.strength, **media))
+    return out
+
+
+def _image_cond_noise(pipe: Any) -> float:
+    return IMAGE_COND_NOISE_SCALE if pipe.vae.config.timestep_conditioning else 0.15
+
+
+def _stage_one_size(size: int, spatial: int) -> int:
+    return max(spatial, int(size * STAGE_ONE_SCALE) // spatial * spatial)
+
+
+def _two_stage(pipelines: LTXPipelines, request: VideoRequest, ctx: TaskContext, common: dict) -> Any:
+    """Low-resolution latents, 2x latent upsampling, a short refinement at the upsampled size."""
+    pipe, spatial = pipelines.condition, pipelines.spatial_ratio
+    width, height = _stage_one_size(request.width, spatial), _stage_one_size(request.height, spatial)
+    refine_total = min(REFINE_STEPS, max(3, request.steps))
+    refine_steps = int(refine_total * REFINE_STRENGTH)  # as the pipeline counts them: at least 1, as total >= 3
+    total = request.steps + refine_steps
+
+    conditioning: dict[str, Any] = {}
+    if request.conditions:
+        conditioning = {
+            "conditions": _conditions(request.conditions),
+            "image_cond_noise_scale": _image_cond_noise(pipe),
+        }
+    latents = pipe(
+        width=width,
+        height=height,
+        num_inference_steps=request.steps,
+        output_type="latent",
+        callback_on_step_end=step_callback(
+            ctx, request.steps, message="denoising (low resolution)", overall_total=total
+        ),
+        **conditioning,
+        **common,
+    ).frames
+    ctx.raise_if_cancelled()
+    ctx.progress(request.steps, total, "upsampling latents")
+    upsampled = pipelines.upsample(latents=latents, width=2 * width, height=2 * height, output_type="latent").frames
+    ctx.raise_if_cancelled()
+    return pipe(
+        width=2 * width,
+        height=2 * height,
+        latents=upsampled,
+        denoise_strength=REFINE_STRENGTH,
+        num_inference_steps=refine_total,
+        output_type="pt",
+        callback_on_step_end=step_callback(
+            ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
+        ),
+        **conditioning,
+        **common,
+    ).frames
+
+
+def _to_uint8(video: torch.Tensor, width: int, height: int) -> np.ndarray:
+    """(F, 3, H, W) floats in [0, 1] -> (F, height, width, 3) uint8, resized when the pipeline's size differs."""
+    import torch
+
+    video = video.float()
+    if video.shape[-2:] != (height, width):
+        video = torch.nn.functional.interpolate(video, size=(height, width), mode="bilinear", antialias=True)
+    video = (video.clamp(0, 1) * 255).round().to(torch.uint8)
+    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+@contextmanager
+def _loras(pipe: Any, request: VideoRequest) -> Iterator[None]:
+    """The request's LoRAs in the shared transformer for the duration; unloaded afterwards, even on error."""
+    if not request.loras:
+        yield
+        return
+    try:
+        names = []
+        for i, lora in enumerate(request.loras):
+            names.append(f"milimo_lora_{i}")
+            pipe.load_lora_weights(lora.path, adapter_name=names[-1])
+        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in request.loras])
+        yield
+    finally:
+        pipe.unload_lora_weights()
