@@ -11,6 +11,7 @@ FAMILIES: dict[str, str] = {
     "ltx-video": "milimo.models.ltx_video:LTXVideoFamily",
     "flux": "milimo.models.flux:FluxFamily",
     "flux2-klein": "milimo.models.flux2_klein:Flux2KleinFamily",
+    "gemma3": "milimo.models.gemma:Gemma3Family",
 }
 
 

@@ -1,0 +1,378 @@
+"""Prompt enhancement: Ollama over real HTTP (a local server speaking Ollama's REST API), the built-in
+Gemma 3 on a tiny random checkpoint, and the fallback to the user's prompt whenever either fails."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+
+from milimo.config import ModelConfig
+from milimo.models.arbiter import Arbiter
+from milimo.models.base import LoadedModel, Placement
+from milimo.models.gemma import Gemma3Family, GemmaBackend, generate
+from milimo.models.prompts import (
+    OllamaBackend,
+    OllamaUnavailable,
+    clean_reply,
+    enhance_prompt,
+    list_vision_models,
+    system_prompt,
+)
+
+PROMPT = "a red fox crossing a frozen lake at dawn"
+ENHANCED = (
+    "A red fox trots across a frozen lake at dawn, its breath misting in the cold air. The camera tracks "
+    "alongside at a low angle on a 50mm lens, pale pink light raking across the ice."
+)
+MODELS = {
+    "llama3.2:3b": ["completion", "tools"],
+    "llava:7b": ["completion", "vision"],
+    "gemma3:4b": ["completion", "vision"],
+    "qwen3:4b": ["completion", "tools", "thinking"],
+}
+
+
+class RecordingContext:
+    """The TaskContext a worker would give a task, keeping the log lines."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.lines: list[str] = []
+        self._scratch = scratch
+
+    @property
+    def cancelled(self) -> bool:
+        return False
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self._scratch
+
+    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+    def raise_if_cancelled(self) -> None:
+        pass
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> RecordingContext:
+    return RecordingContext(tmp_path)
+
+
+# ---- a local server speaking Ollama's documented REST API ------------------------------------------
+
+
+@dataclass
+class OllamaState:
+    reply: str = ENHANCED
+    status: int = 200
+    delay_s: float = 0.0  # before answering /api/chat
+    stall_after_first_chunk_s: float = 0.0
+    chats: list[dict] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+def _handler(state: OllamaState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _json(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> dict:
+            return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+        def do_GET(self) -> None:
+            if self.path != "/api/tags":
+                return self._json(404, {"error": "not found"})
+            models = [
+                {
+                    "name": name,
+                    "model": name,
+                    "modified_at": "2025-05-01T10:00:00.000000Z",
+                    "size": 2_019_393_189,
+                    "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+                    "details": {"format": "gguf", "family": name.split(":")[0], "parameter_size": "3.2B"},
+                }
+                for name in MODELS
+            ]
+            self._json(200, {"models": models})
+
+        def do_POST(self) -> None:
+            body = self._body()
+            if self.path == "/api/show":
+                if body.get("model") not in MODELS:
+                    return self._json(404, {"error": f"model '{body.get('model')}' not found"})
+                return self._json(
+                    200,
+                    {
+                        "modelfile": "FROM model",
+                        "parameters": "",
+                        "template": "{{ .Prompt }}",
+                        "details": {"format": "gguf", "parameter_size": "3.2B"},
+                        "model_info": {"general.architecture": "llama"},
+                        "capabilities": MODELS[body["model"]],
+                        "modified_at": "2025-05-01T10:00:00.000000Z",
+                    },
+                )
+            if self.path != "/api/chat":
+                return self._json(404, {"error": "not found"})
+            state.chats.append(body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up first
+                self._chat(body)
+
+        def _chat(self, body: dict) -> None:
+            state.released.wait(state.delay_s)
+            if state.status != 200:
+                return self._json(state.status, {"error": "llama runner process has terminated"})
+            done = {"done": True, "done_reason": "stop", "total_duration": 1_000_000, "eval_count": 42}
+            base = {"model": body["model"], "created_at": "2025-05-01T10:00:01.000000Z"}
+            if body.get("stream") is False:
+                return self._json(200, {**base, "message": {"role": "assistant", "content": state.reply}, **done})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.end_headers()
+            words = state.reply.split(" ")
+            for i, word in enumerate(words):
+                piece = word if i == len(words) - 1 else word + " "
+                line = {**base, "message": {"role": "assistant", "content": piece}, "done": False}
+                self.wfile.write(json.dumps(line).encode() + b"\n")
+                self.wfile.flush()
+                if i == 0:
+                    state.released.wait(state.stall_after_first_chunk_s)
+            self.wfile.write(json.dumps({**base, "message": {"role": "assistant", "content": ""}, **done}).encode())
+            self.wfile.write(b"\n")
+
+    return Handler
+
+
+@pytest.fixture
+def ollama() -> Iterator[tuple[str, OllamaState]]:
+    state = OllamaState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    state.released.set()
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---- Ollama ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["video", "image"])
+def test_ollama_enhances_with_keep_alive_zero_and_the_system_prompt(ollama, ctx, kind):
+    host, state = ollama
+    state.reply = f'Here is the enhanced prompt:\n\n"{ENHANCED}"\n\nNote: I added camera and lighting details.'
+    result = enhance_prompt(PROMPT, kind=kind, backend=OllamaBackend("llama3.2:3b", host=host), timeout_s=10, ctx=ctx)
+    assert (result.text, result.source, result.warning) == (ENHANCED, "ollama", None)
+    [chat] = state.chats
+    assert chat["model"] == "llama3.2:3b"
+    assert chat["keep_alive"] == 0
+    assert chat["stream"] is True
+    assert chat["options"]["num_predict"] > 0
+    assert "think" not in chat
+    assert chat["options"]["num_predict"] > 0
+    system, user = chat["messages"]
+    assert system == {"role": "system", "content": system_prompt(kind)}
+    assert ("camera" if kind == "video" else "composition") in system["content"]
+    assert user["role"] == "user" and PROMPT in user["content"] and "images" not in user
+    assert any("prompt enhanced with ollama" in line for line in ctx.lines)
+
+
+def test_thinking_models_are_asked_not_to_think(ollama, ctx):
+    host, state = ollama
+    state.reply = f"<think>The user wants a fox.</think>{ENHANCED}"
+    result = enhance_prompt(PROMPT, kind="video", backend=OllamaBackend("qwen3:4b", host=host), timeout_s=10, ctx=ctx)
+    assert (result.text, result.source) == (ENHANCED, "ollama")
+    assert state.chats[-1]["think"] is False
+
+
+def test_vision_models_are_listed_and_see_the_image(ollama, ctx):
+    host, state = ollama
+    assert list_vision_models(host, timeout_s=10) == ["llava:7b", "gemma3:4b"]
+    assert OllamaBackend("llava:7b", host=host).list_vision_models() == ["llava:7b", "gemma3:4b"]
+    image = b"\x89PNG\r\n\x1a\n fake pixels"
+
+    result = enhance_prompt(
+        PROMPT, kind="video", backend=OllamaBackend("llava:7b", host=host), timeout_s=10, ctx=ctx, image=image
+    )
+    assert (result.text, result.source, result.warning) == (ENHANCED, "ollama", None)
+    system, user = state.chats[-1]["messages"]
+    assert system["content"] == system_prompt("video", with_image=True)
+    assert user["images"] == [base64.b64encode(image).decode()]
+
+    # A text-only model gets the text alone, and the result says so.
+    result = enhance_prompt(
+        PROMPT, kind="video", backend=OllamaBackend("llama3.2:3b", host=host), timeout_s=10, ctx=ctx, image=image
+    )
+    assert result.source == "ollama" and "cannot see images" in result.warning
+    assert "images" not in state.chats[-1]["messages"][1]
+
+
+def assert_fell_back(result, ctx, *reason: str) -> None:
+    assert (result.text, result.source) == (PROMPT, "original")
+    assert result.warning and all(part in result.warning for part in reason), result.warning
+    assert [line for line in ctx.lines if line.startswith("warning:")] == [f"warning: {result.warning}"]
+
+
+def test_unreachable_ollama_falls_back(ctx):
+    host = f"http://127.0.0.1:{closed_port()}"
+    result = enhance_prompt(PROMPT, kind="video", backend=OllamaBackend("llava:7b", host=host), timeout_s=5, ctx=ctx)
+    assert_fell_back(result, ctx, "not reachable", host)
+    with pytest.raises(OllamaUnavailable):
+        list_vision_models(host, timeout_s=5)
+
+
+@pytest.mark.parametrize("where", ["before_reply", "mid_stream"])
+def test_slow_ollama_falls_back_at_the_timeout(ollama, ctx, where):
+    host, state = ollama
+    if where == "before_reply":
+        state.delay_s = 30
+    else:
+        state.stall_after_first_chunk_s = 30
+    start = time.monotonic()
+    result = enhance_prompt(PROMPT, kind="video", backend=OllamaBackend("llava:7b", host=host), timeout_s=0.5, ctx=ctx)
+    assert time.monotonic() - start < 2.5
+    assert_fell_back(result, ctx, "timed out")
+
+
+def test_ollama_error_or_empty_reply_falls_back(ollama, ctx):
+    host, state = ollama
+    state.status = 500
+    result = enhance_prompt(PROMPT, kind="image", backend=OllamaBackend("llava:7b", host=host), timeout_s=5, ctx=ctx)
+    assert_fell_back(result, ctx, "500", "llama runner process has terminated")
+
+    state.status, state.reply = 200, '  ""  '
+    ctx.lines.clear()
+    result = enhance_prompt(PROMPT, kind="image", backend=OllamaBackend("llava:7b", host=host), timeout_s=5, ctx=ctx)
+    assert_fell_back(result, ctx, "empty")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Sure! Here's a cinematic version of your prompt:\n\n**A fox in snow.**", "A fox in snow."),
+        ("**Enhanced Prompt:** “A fox\nin snow.”", "A fox in snow."),
+        ("<think>they want a fox</think>\n```\n'A fox in snow.'\n```", "A fox in snow."),
+        ('A fox says "hello" to a "cat".', 'A fox says "hello" to a "cat".'),
+        ("'The fox's den at dusk'", "The fox's den at dusk"),
+    ],
+)
+def test_replies_lose_preambles_quotes_and_notes(reply, expected):
+    assert clean_reply(reply) == expected
+
+
+# ---- the built-in Gemma 3 -------------------------------------------------------------------------
+
+CPU = Placement(device=torch.device("cpu"), dtype=torch.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_gemma(tmp_path_factory: pytest.TempPathFactory) -> ModelConfig:
+    path = tmp_path_factory.mktemp("gemma-tiny")
+    Gemma3Family().make_tiny(path)
+    return ModelConfig(name="gemma-tiny", family="gemma3", path=path)
+
+
+@pytest.fixture(scope="module")
+def gemma(tiny_gemma: ModelConfig) -> LoadedModel:
+    return Gemma3Family().load(tiny_gemma, CPU)
+
+
+def test_tiny_gemma_is_a_real_checkpoint(tiny_gemma, gemma):
+    files = {p.name for p in tiny_gemma.path.iterdir()}
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json"} <= files
+    assert {"tokenizer_config.json", "chat_template.jinja"} <= files
+    assert json.loads((tiny_gemma.path / "config.json").read_text())["model_type"] == "gemma3_text"
+    assert type(gemma.modules["model"]).__name__ == "Gemma3ForCausalLM"
+    tokenizer = gemma.modules["tokenizer"]
+    text = tokenizer.apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "a fox"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    assert text == "<bos><start_of_turn>user\nBe brief.\n\na fox<end_of_turn>\n<start_of_turn>model\n"
+    ids = tokenizer("a fox, ünïcode")["input_ids"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "a fox, ünïcode"
+
+
+def test_gemma_generate_respects_max_new_tokens(gemma):
+    messages = [{"role": "user", "content": PROMPT}]
+    result = generate(gemma, messages, max_new_tokens=6, min_new_tokens=6, temperature=0)
+    assert (result.new_tokens, result.stopped) == (6, "max_tokens")
+    assert isinstance(result.text, str)
+    assert generate(gemma, messages, max_new_tokens=4).new_tokens <= 4
+
+
+def test_gemma_chat_template_without_a_system_role(gemma):
+    tokenizer = gemma.modules["tokenizer"]
+    original = tokenizer.chat_template
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+        "{% endif %}<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+        "<start_of_turn>model\n"
+    )
+    try:
+        messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]
+        assert generate(gemma, messages, max_new_tokens=2, min_new_tokens=2).new_tokens == 2
+    finally:
+        tokenizer.chat_template = original
+
+
+def test_gemma_generate_stops_at_the_deadline(gemma):
+    result = generate(
+        gemma, [{"role": "user", "content": PROMPT}], max_new_tokens=5000, min_new_tokens=5000, timeout_s=0.3
+    )
+    assert result.stopped == "deadline"
+    assert 0 < result.new_tokens < 5000
+    assert 0.3 <= result.seconds < 2.0
+
+
+@pytest.mark.parametrize("via", ["arbiter", "config"])
+def test_gemma_backend_enhances(tiny_gemma, ctx, via):
+    options = {"max_new_tokens": 12, "temperature": 0}
+    if via == "arbiter":
+        arbiter = Arbiter({tiny_gemma.name: tiny_gemma}, device="cpu", loader=Gemma3Family().load)
+        backend = GemmaBackend.from_arbiter(arbiter, tiny_gemma.name, **options)
+    else:
+        backend = GemmaBackend.from_config(tiny_gemma, CPU, **options)  # loaded for the call, released after
+    result = enhance_prompt(PROMPT, kind="video", backend=backend, timeout_s=20, ctx=ctx, image=b"png")
+    assert result.source == "gemma" and result.text.strip()  # random weights: gibberish, but text
+    assert "cannot see images" in result.warning  # Gemma 3 text is text only
+    if via == "arbiter":
+        assert arbiter.state() == {tiny_gemma.name: "on_accelerator"}
+
+
+def test_missing_gemma_weights_fall_back(tmp_path, ctx):
+    config = ModelConfig(name="gemma3-1b", family="gemma3", path=tmp_path / "absent")
+    result = enhance_prompt(PROMPT, kind="video", backend=GemmaBackend.from_config(config), timeout_s=5, ctx=ctx)
+    assert_fell_back(result, ctx, "no weights", "milimo models pull gemma3-1b")
