@@ -1,0 +1,158 @@
+"""What the image families share: request checks, numpy <-> PIL, compositing, seeds, offload hooks, LoRAs.
+
+Images cross the family boundary as numpy: (H, W, 3) uint8 pictures and (H, W) uint8 masks, 255 = repaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from milimo.errors import InvalidArgument
+from milimo.models.base import Placement
+from milimo.models.requests import ImageRequest, LoraWeight
+
+if TYPE_CHECKING:
+    import torch
+
+
+class InvalidImageRequest(InvalidArgument, ValueError):
+    """A request field breaks a rule of the model; a ValueError too, as the pipelines' own checks are."""
+
+
+def check_size(request: ImageRequest, multiple: int) -> None:
+    for name in ("width", "height"):
+        value = getattr(request, name)
+        if value < multiple or value % multiple:
+            raise InvalidImageRequest(name, f"must be a positive multiple of {multiple} (got {value})")
+    if request.steps < 1:
+        raise InvalidImageRequest("steps", f"must be at least 1 (got {request.steps})")
+
+
+def check_picture(name: str, array: np.ndarray, min_side: int = 1) -> None:
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        shape = getattr(array, "shape", None)
+        raise InvalidImageRequest(
+            name, f"must be an (H, W, 3) uint8 array (got {shape}, {getattr(array, 'dtype', '')})"
+        )
+    if min(array.shape[:2]) < min_side:
+        raise InvalidImageRequest(name, f"each side must be at least {min_side} pixels (got {array.shape[:2]})")
+
+
+def check_edit(request: ImageRequest) -> None:
+    """init_image, mask and strength: the mask needs an init image of its own size."""
+    if request.init_image is None:
+        if request.mask is not None:
+            raise InvalidImageRequest("mask", "needs an init_image to repaint")
+        return
+    check_picture("init_image", request.init_image)
+    if request.mask is not None:
+        mask = request.mask
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.uint8 or mask.ndim != 2:
+            raise InvalidImageRequest("mask", f"must be an (H, W) uint8 array (got {getattr(mask, 'shape', None)})")
+        if mask.shape != request.init_image.shape[:2]:
+            raise InvalidImageRequest(
+                "mask", f"must match the init_image size {request.init_image.shape[:2]} (got {mask.shape})"
+            )
+    if not 0.0 < request.strength <= 1.0:
+        raise InvalidImageRequest("strength", f"must be above 0 and at most 1 (got {request.strength})")
+
+
+def denoising_steps(steps: int, strength: float) -> int:
+    """How many steps an image-to-image pipeline runs: diffusers skips the first (1 - strength) of them."""
+    return steps - int(max(steps - min(steps * strength, steps), 0))
+
+
+def to_pil(array: np.ndarray, size: tuple[int, int] | None = None) -> Image.Image:
+    """An (H, W, 3) or (H, W) uint8 array as a PIL image, resized to `size` (width, height) if it differs."""
+    image = Image.fromarray(np.ascontiguousarray(array))
+    if size is not None and image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS if image.mode == "RGB" else Image.Resampling.BILINEAR)
+    return image
+
+
+def to_uint8(images: Any) -> np.ndarray:
+    """The first image of a pipeline's `output_type="np"` output, (H, W, 3) floats in [0, 1], as uint8."""
+    array = np.asarray(images[0], dtype=np.float32)
+    return (array * 255.0).round().clip(0, 255).astype(np.uint8)
+
+
+def composite(original: Image.Image, generated: np.ndarray, mask: Image.Image) -> np.ndarray:
+    """Blend `generated` over `original` by the mask, so pixels outside it (mask 0) are exactly the original."""
+    base = np.asarray(original.convert("RGB"), dtype=np.float32)
+    alpha = np.asarray(mask.convert("L"), dtype=np.float32)[..., None] / 255.0
+    blended = base * (1.0 - alpha) + generated.astype(np.float32) * alpha
+    return blended.round().clip(0, 255).astype(np.uint8)
+
+
+def generator(seed: int) -> torch.Generator:
+    """A CPU generator: the same seed gives the same noise on every device."""
+    import torch
+
+    return torch.Generator(device="cpu").manual_seed(seed)
+
+
+@dataclass
+class Pipelines:
+    """A family's pipelines over one set of weights (derived with `from_pipe`, so they share modules).
+
+    Kept in `LoadedModel.modules` as one entry that is neither a module nor a pipeline, so the shared
+    weights are counted and moved once, through the entries that own them.
+    """
+
+    by_kind: dict[str, Any] = field(default_factory=dict)
+    offloaded: Any = None  # the pipeline whose offload hooks are installed now
+
+    def __getitem__(self, kind: str) -> Any:
+        return self.by_kind[kind]
+
+    def __contains__(self, kind: str) -> bool:
+        return kind in self.by_kind
+
+
+def activate(pipelines: Pipelines, pipe: Any, placement: Placement) -> None:
+    """Install the CPU-offload hooks on the pipeline about to run, when the placement asks for offload.
+
+    The pipelines share modules, and diffusers keeps one set of hooks per module, so the hooks move to
+    whichever pipeline runs (enabling them first puts that pipeline's modules back on the CPU).
+    """
+    if placement.offload == "none" or pipelines.offloaded is pipe:
+        return
+    if placement.offload == "model":
+        pipe.enable_model_cpu_offload(device=placement.device)
+    elif placement.offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=placement.device)
+    else:
+        raise InvalidImageRequest("offload", f"must be none, model or sequential (got {placement.offload!r})")
+    pipelines.offloaded = pipe
+
+
+def settle(pipe: Any, placement: Placement) -> None:
+    """After a run, finished or not, put model-offloaded modules back on the CPU (a cancel skips diffusers' own)."""
+    if placement.offload == "model":
+        pipe.maybe_free_model_hooks()
+
+
+@contextmanager
+def loras(pipe: Any, weights: tuple[LoraWeight, ...]) -> Iterator[None]:
+    """Load the request's LoRAs into `pipe` for one generation; they are unloaded after, even on error."""
+    if not weights:
+        yield
+        return
+    for lora in weights:
+        if not Path(lora.path).exists():
+            raise InvalidImageRequest("loras", f"no LoRA weights at {lora.path}")
+    names = [f"milimo_lora_{i}" for i in range(len(weights))]
+    try:
+        for name, lora in zip(names, weights, strict=True):
+            pipe.load_lora_weights(str(lora.path), adapter_name=name)
+        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in weights])
+        yield
+    finally:
+        pipe.unload_lora_weights()
