@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml constraints/cpu-x86_64.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints/cpu-x86_64.txt -e '.[dev,models]'
+	# sam2 ships as source whose build asks for torch: build it against ours (no isolated
+	# build env fetching another torch), without the optional CUDA extension.
+	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install --quiet --no-build-isolation -c constraints/cpu-x86_64.txt 'sam2==1.1.0'
 	touch $(STAMP)
 
 demo: $(STAMP)

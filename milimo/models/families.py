@@ -12,6 +12,8 @@ FAMILIES: dict[str, str] = {
     "flux": "milimo.models.flux:FluxFamily",
     "flux2-klein": "milimo.models.flux2_klein:Flux2KleinFamily",
     "gemma3": "milimo.models.gemma:Gemma3Family",
+    "sam3": "milimo.models.sam3:Sam3Family",
+    "sam2": "milimo.models.sam2:Sam2Family",
 }
 
 
