@@ -9,6 +9,7 @@ from milimo.models.base import ModelFamily
 
 FAMILIES: dict[str, str] = {
     "ltx-video": "milimo.models.ltx_video:LTXVideoFamily",
+    "ltx2": "milimo.models.ltx2:LTX2Family",
     "flux": "milimo.models.flux:FluxFamily",
     "flux2-klein": "milimo.models.flux2_klein:Flux2KleinFamily",
     "gemma3": "milimo.models.gemma:Gemma3Family",

@@ -37,6 +37,7 @@ class VideoRequest:
     conditions: tuple[VideoCondition, ...] = ()
     loras: tuple[LoraWeight, ...] = ()
     upscale: bool = False  # the two-stage path through the latent upsampler, when the model has one
+    control: VideoCondition | None = None  # an IC-LoRA control video (depth, pose, edges…), LTX-2
 
 
 @dataclass

@@ -1,0 +1,575 @@
+"""LTX-2 on diffusers: video with synchronised audio from text, an image, keyframes, clips or an IC-LoRA control video.
+
+On disk a model is a diffusers folder (model_index.json, transformer/, vae/, audio_vae/, vocoder/, connectors/,
+text_encoder/ (Gemma 3), tokenizer/, scheduler/), optionally with the spatial latent upsampler in
+`latent_upsampler/` (a model folder, or a whole LTX2LatentUpsamplePipeline folder).
+
+Which pipeline runs follows from the request:
+
+- a control video (`VideoRequest.control`): LTX2InContextPipeline, the request's LoRAs being the IC-LoRA;
+- no conditions: LTX2Pipeline (text to video, with audio);
+- one single-frame condition at frame 0 with full strength: LTX2ImageToVideoPipeline;
+- anything else (several conditions, keyframes elsewhere, video clips, partial strengths): LTX2ConditionPipeline;
+  LTX-2 places a condition by latent frame, so a keyframe at frame f lands on latent ceil(f / 8) (frames 1-8 are
+  latent 1, 9-16 latent 2…): the last frame of a 8k+1-frame video is exact, frames in between snap to their group;
+- `upscale`: the two-stage recipe with LTX2ConditionPipeline: denoise at half the size, upsample the video latents
+  2x with LTX2LatentUpsamplePipeline, refine video and audio latents with the short stage-2 sigma schedule, then
+  resize the frames to exactly the requested size.
+
+Every pipeline returns the audio track too: VideoResult.audio is the vocoder's waveform, (channels, samples) float32,
+at the vocoder's sample rate. All pipelines share one set of weights (`from_pipe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from milimo.config import ModelConfig
+from milimo.errors import InvalidArgument
+from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.ltx_video import InvalidVideoRequest
+from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
+from milimo.models.steps import step_callback
+from milimo.tasks.context import TaskContext
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["InvalidVideoRequest", "LTX2Family", "LTX2Pipelines"]
+
+UPSAMPLER_DIR = "latent_upsampler"
+
+# Stage 2 of the two-stage recipe: the distilled refinement sigmas of diffusers' LTX-2 utilities.
+STAGE_TWO_SIGMAS = (0.909375, 0.725, 0.421875)
+
+# LTX-2 applies spatio-temporal guidance at block 28 of 48; shallower transformers use their middle block.
+STG_BLOCK = 28
+
+# Gemma's special tokens, at their usual low ids, for the tiny checkpoint's tokenizer.
+_TINY_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
+
+
+@dataclass(frozen=True)
+class LTX2Pipelines:
+    """The pipelines of one loaded model; they share the same modules (so not counted twice in LoadedModel)."""
+
+    text_to_video: Any  # LTX2Pipeline
+    image_to_video: Any  # LTX2ImageToVideoPipeline
+    condition: Any  # LTX2ConditionPipeline
+    in_context: Any  # LTX2InContextPipeline
+    upsample: Any | None  # LTX2LatentUpsamplePipeline, when the model has a latent upsampler
+
+    @property
+    def temporal_ratio(self) -> int:
+        return int(self.text_to_video.vae_temporal_compression_ratio)
+
+    @property
+    def spatial_ratio(self) -> int:
+        return int(self.text_to_video.vae_spatial_compression_ratio)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.text_to_video.vocoder.config.output_sampling_rate)
+
+    def denoisers(self) -> tuple[Any, ...]:
+        return (self.text_to_video, self.image_to_video, self.condition, self.in_context)
+
+
+class LTX2Family:
+    family = "ltx2"
+
+    # ---------------------------------------------------------------- tiny checkpoint
+
+    def make_tiny(self, target: Path) -> None:
+        """A seeded random-weight LTX-2 in the diffusers layout, with a latent upsampler: for tests only.
+
+        Real compression ratios (32 spatial, 8 temporal; audio at 100 mel frames a second, 4x compressed), so the
+        same size rules hold as for the real model. The vocoder upsamples mel frames 80x: 8 kHz audio.
+        """
+        import torch
+        from diffusers import (
+            AutoencoderKLLTX2Audio,
+            AutoencoderKLLTX2Video,
+            FlowMatchEulerDiscreteScheduler,
+            LTX2Pipeline,
+            LTX2VideoTransformer3DModel,
+        )
+        from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel, LTX2TextConnectors
+        from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+        from transformers import (
+            Gemma3Config,
+            Gemma3ForConditionalGeneration,
+            Gemma3TextConfig,
+            GemmaTokenizer,
+            SiglipVisionConfig,
+        )
+
+        target = Path(target)
+        target.mkdir(parents=True, exist_ok=True)
+        vocab = {token: i for i, token in enumerate(_TINY_SPECIALS)}
+        for byte in range(256):
+            vocab[f"<0x{byte:02X}>"] = len(vocab)
+        for char in ["▁", *(chr(c) for c in range(33, 127))]:
+            vocab.setdefault(char, len(vocab))
+        tokenizer = GemmaTokenizer(vocab=vocab, merges=[], add_bos_token=True)
+
+        text_layers, text_width = 2, 16
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            text_encoder = Gemma3ForConditionalGeneration(
+                Gemma3Config(
+                    text_config=Gemma3TextConfig(
+                        vocab_size=len(vocab),
+                        hidden_size=text_width,
+                        intermediate_size=32,
+                        num_hidden_layers=text_layers,
+                        num_attention_heads=2,
+                        num_key_value_heads=1,
+                        head_dim=8,
+                        max_position_embeddings=2048,
+                        sliding_window=64,
+                        pad_token_id=vocab["<pad>"],
+                        bos_token_id=vocab["<bos>"],
+                        eos_token_id=vocab["<eos>"],
+                    ),
+                    vision_config=SiglipVisionConfig(
+                        hidden_size=16,
+                        intermediate_size=32,
+                        num_hidden_layers=1,
+                        num_attention_heads=2,
+                        image_size=28,
+                        patch_size=14,
+                    ),
+                    mm_tokens_per_image=4,
+                )
+            )
+            torch.manual_seed(1)
+            transformer = LTX2VideoTransformer3DModel(
+                in_channels=8,
+                out_channels=8,
+                patch_size=1,
+                patch_size_t=1,
+                num_attention_heads=2,
+                attention_head_dim=8,
+                cross_attention_dim=16,
+                audio_in_channels=4,  # audio latent channels x latent mel bins
+                audio_out_channels=4,
+                audio_num_attention_heads=2,
+                audio_attention_head_dim=4,
+                audio_cross_attention_dim=8,
+                num_layers=2,
+                qk_norm="rms_norm_across_heads",
+                caption_channels=text_width,
+                rope_double_precision=False,
+                rope_type="split",
+            )
+            torch.manual_seed(2)
+            connectors = LTX2TextConnectors(
+                caption_channels=text_width,
+                text_proj_in_factor=text_layers + 1,
+                video_connector_num_attention_heads=2,
+                video_connector_attention_head_dim=8,
+                video_connector_num_layers=1,
+                video_connector_num_learnable_registers=None,
+                audio_connector_num_attention_heads=2,
+                audio_connector_attention_head_dim=8,
+                audio_connector_num_layers=1,
+                audio_connector_num_learnable_registers=None,
+                connector_rope_base_seq_len=32,
+                rope_theta=10000.0,
+                rope_double_precision=False,
+                causal_temporal_positioning=False,
+                rope_type="split",
+            )
+            torch.manual_seed(3)
+            vae = AutoencoderKLLTX2Video(
+                latent_channels=8,
+                block_out_channels=(8, 8, 8, 8),
+                decoder_block_out_channels=(8, 8, 8),
+                layers_per_block=(1, 1, 1, 1, 1),
+                decoder_layers_per_block=(1, 1, 1, 1),
+                spatio_temporal_scaling=(True, True, True, True),
+                decoder_spatio_temporal_scaling=(True, True, True),
+                decoder_inject_noise=(False, False, False, False),
+                upsample_residual=(False, False, False),
+                upsample_factor=(1, 1, 1),
+                timestep_conditioning=False,
+                patch_size=4,
+                patch_size_t=1,
+                encoder_causal=True,
+                decoder_causal=False,
+                spatial_compression_ratio=32,  # as the real config states them (the defaults assume 4 scalings)
+                temporal_compression_ratio=8,
+            )
+            torch.manual_seed(4)
+            audio_vae = AutoencoderKLLTX2Audio(
+                base_channels=4,
+                output_channels=2,
+                ch_mult=(1,),
+                num_res_blocks=1,
+                attn_resolutions=None,
+                in_channels=2,
+                resolution=32,
+                latent_channels=2,
+                norm_type="pixel",
+                causality_axis="height",
+                dropout=0.0,
+                mid_block_add_attention=False,
+                sample_rate=16000,
+                mel_hop_length=160,
+                is_causal=True,
+                mel_bins=8,
+            )
+            torch.manual_seed(5)
+            vocoder = LTX2Vocoder(
+                in_channels=audio_vae.config.output_channels * audio_vae.config.mel_bins,
+                hidden_channels=16,
+                out_channels=2,
+                upsample_kernel_sizes=[10, 8, 8],
+                upsample_factors=[5, 4, 4],
+                resnet_kernel_sizes=[3],
+                resnet_dilations=[[1, 3]],
+                leaky_relu_negative_slope=0.1,
+                output_sampling_rate=8000,
+            )
+            torch.manual_seed(6)
+            upsampler = LTX2LatentUpsamplerModel(
+                in_channels=8, mid_channels=32, num_blocks_per_stage=1, use_rational_resampler=False
+            )
+
+        pipeline = LTX2Pipeline(
+            transformer=transformer,
+            vae=vae,
+            audio_vae=audio_vae,
+            scheduler=FlowMatchEulerDiscreteScheduler(),
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            connectors=connectors,
+            vocoder=vocoder,
+        )
+        pipeline.save_pretrained(target)
+        upsampler.save_pretrained(target / UPSAMPLER_DIR)
+
+    # ---------------------------------------------------------------- loading
+
+    def load(self, config: ModelConfig, placement: Placement) -> LoadedModel:
+        path = require_weights(config)
+        from diffusers import (
+            LTX2ConditionPipeline,
+            LTX2ImageToVideoPipeline,
+            LTX2InContextPipeline,
+            LTX2Pipeline,
+        )
+
+        base = LTX2Pipeline.from_pretrained(path, dtype=placement.dtype)
+        upsampler = _load_upsampler(path, placement.dtype)
+        pipelines = LTX2Pipelines(
+            text_to_video=base,
+            image_to_video=_derive(LTX2ImageToVideoPipeline, base, placement.dtype),
+            condition=_derive(LTX2ConditionPipeline, base, placement.dtype),
+            in_context=_derive(LTX2InContextPipeline, base, placement.dtype),
+            upsample=_upsample_pipeline(base, upsampler),
+        )
+        modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
+        if upsampler is not None:
+            modules["latent_upsampler"] = upsampler
+        loaded = LoadedModel(config, modules, placement)
+
+        for pipe in (*pipelines.denoisers(), pipelines.upsample):
+            if pipe is not None:
+                pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
+        if placement.vae_tiling:
+            base.vae.enable_tiling()
+        _place(loaded, pipelines, placement)
+        return loaded
+
+    # ---------------------------------------------------------------- generation
+
+    def generate(self, model: LoadedModel, request: VideoRequest, ctx: TaskContext) -> VideoResult:
+        import torch
+
+        pipelines: LTX2Pipelines = model.modules["pipelines"]  # type: ignore[assignment]
+        _validate(request, pipelines, model.config)
+        ctx.raise_if_cancelled()
+
+        generator = torch.Generator(device="cpu").manual_seed(request.seed)
+        common: dict[str, Any] = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "num_frames": request.frames,
+            "frame_rate": float(request.fps),
+            "guidance_scale": request.guidance,
+            "spatio_temporal_guidance_blocks": [_stg_block(pipelines.text_to_video.transformer)],
+            "generator": generator,
+        }
+
+        kind = _pipeline_kind(request)
+        if request.upscale:
+            pipe = pipelines.in_context if kind == "in_context" else pipelines.condition
+        else:
+            pipe = getattr(pipelines, kind)
+        ctx.log(f"{model.name}: {kind.replace('_', ' ')}{' with two-stage upscale' if request.upscale else ''}")
+
+        conditioning: dict[str, Any] = {}
+        if kind == "image_to_video" and not request.upscale:
+            conditioning["image"] = _image(request.conditions[0].frames[0])
+        elif request.conditions:
+            conditioning["conditions"] = _conditions(request.conditions, pipelines.temporal_ratio)
+        if kind == "in_context":
+            conditioning["reference_conditions"] = [_reference(request.control)]
+
+        with _loras(pipe, request):
+            if request.upscale:
+                output = _two_stage(pipe, pipelines, request, ctx, common, conditioning)
+            else:
+                output = pipe(
+                    width=request.width,
+                    height=request.height,
+                    num_inference_steps=request.steps,
+                    output_type="pt",
+                    callback_on_step_end=step_callback(ctx, request.steps),
+                    **conditioning,
+                    **common,
+                )
+        frames = _to_uint8(output.frames[0], request.width, request.height)
+        if frames.shape[0] != request.frames:
+            raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
+        audio = output.audio[0].float().cpu().numpy().astype(np.float32)
+        return VideoResult(frames=frames, fps=request.fps, audio=audio, audio_sample_rate=pipelines.sample_rate)
+
+
+# -------------------------------------------------------------------- loading helpers
+
+
+def _derive(cls: Any, base: Any, dtype: torch.dtype) -> Any:
+    """Another pipeline class over the same modules. `from_pipe` casts the shared modules to its `dtype`
+    (float32 unless told), so it gets the loaded one; its warning about that cast is silenced, as it is a no-op."""
+    from diffusers.utils import logging as diffusers_logging
+
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        return cls.from_pipe(base, dtype=dtype)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
+
+
+def _load_upsampler(folder: Path, dtype: torch.dtype) -> object | None:
+    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+
+    where = folder / UPSAMPLER_DIR
+    if (where / "config.json").is_file():
+        return LTX2LatentUpsamplerModel.from_pretrained(where, dtype=dtype)
+    if (where / UPSAMPLER_DIR / "config.json").is_file():  # a whole LTX2LatentUpsamplePipeline folder
+        return LTX2LatentUpsamplerModel.from_pretrained(where, subfolder=UPSAMPLER_DIR, dtype=dtype)
+    return None
+
+
+def _upsample_pipeline(base: Any, upsampler: object | None) -> Any | None:
+    if upsampler is None:
+        return None
+    from diffusers import LTX2LatentUpsamplePipeline
+
+    return LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler)
+
+
+def _place(loaded: LoadedModel, pipelines: LTX2Pipelines, placement: Placement) -> None:
+    device = placement.device
+    if placement.offload == "none":
+        loaded.to(device)
+        return
+    if placement.offload == "model":
+        for pipe in pipelines.denoisers():  # the hooks sit on the shared modules; each pipeline re-arms them
+            pipe.enable_model_cpu_offload(device=device)
+    elif placement.offload == "sequential":
+        for pipe in pipelines.denoisers():
+            pipe.enable_sequential_cpu_offload(device=device)
+    else:
+        raise InvalidArgument("offload", f"must be none, model or sequential (got {placement.offload!r})")
+    if pipelines.upsample is not None:  # small, and outside the offload sequence
+        pipelines.upsample.latent_upsampler.to(device)
+    loaded.device = device
+
+
+# -------------------------------------------------------------------- generation helpers
+
+
+def _validate_frames(field: str, frames: Any) -> None:
+    if (
+        not isinstance(frames, np.ndarray)
+        or frames.ndim != 4
+        or frames.shape[-1] != 3
+        or frames.shape[0] < 1
+        or frames.dtype != np.uint8
+    ):
+        shape = getattr(frames, "shape", None)
+        raise InvalidVideoRequest(
+            field, f"must be (frames, height, width, 3) uint8; got {shape} {getattr(frames, 'dtype', type(frames))}"
+        )
+
+
+def _validate(request: VideoRequest, pipelines: LTX2Pipelines, config: ModelConfig) -> None:
+    temporal, spatial = pipelines.temporal_ratio, pipelines.spatial_ratio
+    if request.frames < 1 or (request.frames - 1) % temporal:
+        raise InvalidVideoRequest(
+            "frames", f"must be {temporal}k+1 (1, {temporal + 1}, {2 * temporal + 1}, …); got {request.frames}"
+        )
+    # The two-stage path denoises at half the size first, so both sizes must fit the latent grid.
+    multiple = 2 * spatial if request.upscale else spatial
+    for name, value in (("width", request.width), ("height", request.height)):
+        if value < multiple or value % multiple:
+            why = " (twice the VAE's, for the two-stage upscale)" if request.upscale else ""
+            raise InvalidVideoRequest(name, f"must be a positive multiple of {multiple}{why}; got {value}")
+    if request.steps < 1:
+        raise InvalidVideoRequest("steps", f"must be at least 1; got {request.steps}")
+    if request.fps <= 0:
+        raise InvalidVideoRequest("fps", f"must be positive; got {request.fps}")
+    for i, condition in enumerate(request.conditions):
+        _validate_frames(f"conditions[{i}].frames", condition.frames)
+        if not 0 <= condition.frame_index < request.frames:
+            raise InvalidVideoRequest(
+                f"conditions[{i}].frame_index",
+                f"must be from 0 to {request.frames - 1}; got {condition.frame_index}",
+            )
+        if not 0.0 <= condition.strength <= 1.0:
+            raise InvalidVideoRequest(f"conditions[{i}].strength", f"must be from 0 to 1; got {condition.strength}")
+    control = request.control
+    if control is not None:
+        _validate_frames("control.frames", control.frames)
+        if control.frame_index != 0:
+            raise InvalidVideoRequest(
+                "control.frame_index", f"a control video starts at frame 0; got {control.frame_index}"
+            )
+        if not 0.0 <= control.strength <= 1.0:
+            raise InvalidVideoRequest("control.strength", f"must be from 0 to 1; got {control.strength}")
+    for i, lora in enumerate(request.loras):
+        if not Path(lora.path).is_file():
+            raise InvalidVideoRequest(f"loras[{i}].path", f"no LoRA file at {lora.path}")
+    if request.upscale and pipelines.upsample is None:
+        raise InvalidVideoRequest(
+            "upscale", f"model {config.name!r} has no latent upsampler (expected in {config.path / UPSAMPLER_DIR})"
+        )
+
+
+def _pipeline_kind(request: VideoRequest) -> str:
+    if request.control is not None:
+        return "in_context"
+    conditions = request.conditions
+    if not conditions:
+        return "text_to_video"
+    only = conditions[0]
+    if len(conditions) == 1 and only.frames.shape[0] == 1 and only.frame_index == 0 and only.strength == 1.0:
+        return "image_to_video"
+    return "condition"
+
+
+def _stg_block(transformer: Any) -> int:
+    layers = int(transformer.config.num_layers)
+    return STG_BLOCK if layers > STG_BLOCK else layers // 2
+
+
+def _image(frame: np.ndarray) -> object:
+    from PIL import Image
+
+    return Image.fromarray(np.ascontiguousarray(frame))
+
+
+def _media(frames: np.ndarray) -> object:
+    return _image(frames[0]) if frames.shape[0] == 1 else [_image(frame) for frame in frames]
+
+
+def _latent_index(frame_index: int, temporal: int) -> int:
+    """The latent frame holding pixel frame `frame_index`: LTX-2 places conditions by latent index (frame 0 is
+    latent 0, frames 1..8 latent 1, 9..16 latent 2…), so a keyframe lands on its group of `temporal` frames."""
+    return -(-frame_index // temporal)
+
+
+def _conditions(conditions: tuple[VideoCondition, ...], temporal: int) -> list[object]:
+    from diffusers.pipelines.ltx2 import LTX2VideoCondition
+
+    # A clip is trimmed by the pipeline to the frames that fit after its index.
+    return [
+        LTX2VideoCondition(frames=_media(c.frames), index=_latent_index(c.frame_index, temporal), strength=c.strength)
+        for c in conditions
+    ]
+
+
+def _reference(control: VideoCondition) -> object:
+    from diffusers.pipelines.ltx2 import LTX2ReferenceCondition
+
+    return LTX2ReferenceCondition(frames=[_image(frame) for frame in control.frames], strength=control.strength)
+
+
+def _two_stage(
+    pipe: Any, pipelines: LTX2Pipelines, request: VideoRequest, ctx: TaskContext, common: dict, conditioning: dict
+) -> Any:
+    """Half-size video and audio latents, 2x video latent upsampling, a short refinement of both at full size."""
+    width, height = request.width // 2, request.height // 2
+    refine_steps = len(STAGE_TWO_SIGMAS)
+    total = request.steps + refine_steps
+    first = pipe(
+        width=width,
+        height=height,
+        num_inference_steps=request.steps,
+        output_type="latent",
+        callback_on_step_end=step_callback(
+            ctx, request.steps, message="denoising (low resolution)", overall_total=total
+        ),
+        **conditioning,
+        **common,
+    )
+    ctx.raise_if_cancelled()
+    ctx.progress(request.steps, total, "upsampling latents")
+    upsampled = pipelines.upsample(
+        latents=first.frames, width=width, height=height, num_frames=request.frames, output_type="latent"
+    ).frames
+    ctx.raise_if_cancelled()
+    return pipe(
+        width=request.width,
+        height=request.height,
+        latents=upsampled,
+        audio_latents=first.audio,
+        sigmas=list(STAGE_TWO_SIGMAS),
+        noise_scale=STAGE_TWO_SIGMAS[0],
+        num_inference_steps=refine_steps,
+        output_type="pt",
+        callback_on_step_end=step_callback(
+            ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
+        ),
+        **conditioning,
+        **common,
+    )
+
+
+def _to_uint8(video: torch.Tensor, width: int, height: int) -> np.ndarray:
+    """(F, 3, H, W) floats in [0, 1] -> (F, height, width, 3) uint8, resized when the pipeline's size differs."""
+    import torch
+
+    video = video.float()
+    if video.shape[-2:] != (height, width):
+        video = torch.nn.functional.interpolate(video, size=(height, width), mode="bilinear", antialias=True)
+    video = (video.clamp(0, 1) * 255).round().to(torch.uint8)
+    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+@contextmanager
+def _loras(pipe: Any, request: VideoRequest) -> Iterator[None]:
+    """The request's LoRAs in the shared transformer for the duration; unloaded afterwards, even on error."""
+    if not request.loras:
+        yield
+        return
+    try:
+        names = []
+        for i, lora in enumerate(request.loras):
+            names.append(f"milimo_lora_{i}")
+            pipe.load_lora_weights(lora.path, adapter_name=names[-1])
+        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in request.loras])
+        yield
+    finally:
+        pipe.unload_lora_weights()
