@@ -14,40 +14,7 @@ from PIL import Image
 from milimo.media.ops import extract_frame, probe
 from milimo.tasks.animatic import AnimaticSpec, render_animatic, render_animatic_frame, timecode
 from milimo.tasks.context import TaskCancelled, TaskContext
-
-
-class RecordingContext:
-    """A TaskContext that records progress and can cancel itself after `cancel_after` frames."""
-
-    def __init__(self, scratch: Path, cancel_after: int | None = None) -> None:
-        self._scratch = scratch
-        self._cancelled = False
-        self.cancel_after = cancel_after
-        self.checks = 0
-        self.events: list[tuple[int, int, str, bytes | None]] = []
-        self.logs: list[str] = []
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self._scratch
-
-    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
-        self.events.append((step, total, message, preview))
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def raise_if_cancelled(self) -> None:
-        # render_animatic checks once before starting and once before each frame.
-        self.checks += 1
-        if self.cancel_after is not None and self.checks > self.cancel_after + 1:
-            self._cancelled = True
-        if self._cancelled:
-            raise TaskCancelled("cancelled by test")
+from tests.task_context import RecordingContext
 
 
 def spec(width: int = 128, height: int = 96, frames: int = 12, fps: Fraction | int = 24, **kw) -> AnimaticSpec:
@@ -122,7 +89,7 @@ def test_timecode_burn_in_moves_only_the_dynamic_parts() -> None:
 
 
 def test_cancel_leaves_no_output(tmp_path: Path) -> None:
-    ctx = RecordingContext(tmp_path, cancel_after=5)
+    ctx = RecordingContext(tmp_path, cancel_after_checks=5 + 1)  # one check before the first frame
     out = tmp_path / "shot.mp4"
     with pytest.raises(TaskCancelled):
         render_animatic(spec(frames=40), out, ctx)

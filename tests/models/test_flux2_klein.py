@@ -15,42 +15,12 @@ from milimo.models.families import family
 from milimo.models.flux2_klein import Flux2KleinFamily
 from milimo.models.requests import ImageRequest, LoraWeight
 from milimo.tasks.context import TaskCancelled
+from tests.task_context import RecordingContext
 
 pytestmark = pytest.mark.slow
 
 CPU = Placement(device=torch.device("cpu"), dtype=torch.float32)
 W, H = 32, 48
-
-
-class Context:
-    """A TaskContext that records progress and can cancel itself once `cancel_after` steps are reported."""
-
-    def __init__(self, scratch: Path = Path("."), cancel_after: int | None = None) -> None:
-        self.steps: list[tuple[int, int]] = []
-        self.lines: list[str] = []
-        self.cancel_after = cancel_after
-        self._cancelled = False
-        self._scratch = scratch
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self._scratch
-
-    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
-        self.steps.append((step, total))
-        if self.cancel_after is not None and len(self.steps) >= self.cancel_after:
-            self._cancelled = True
-
-    def log(self, message: str) -> None:
-        self.lines.append(message)
-
-    def raise_if_cancelled(self) -> None:
-        if self._cancelled:
-            raise TaskCancelled()
 
 
 def picture(seed: int, height: int = H, width: int = W) -> np.ndarray:
@@ -90,8 +60,8 @@ def lora_file(klein_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return folder / "pytorch_lora_weights.safetensors"
 
 
-def generate(model: LoadedModel, ctx: Context | None = None, **fields: object) -> np.ndarray:
-    image = Flux2KleinFamily().generate(model, request(**fields), ctx or Context()).image
+def generate(model: LoadedModel, ctx: RecordingContext | None = None, **fields: object) -> np.ndarray:
+    image = Flux2KleinFamily().generate(model, request(**fields), ctx or RecordingContext()).image
     assert image.shape == (H, W, 3) and image.dtype == np.uint8
     return image
 
@@ -109,7 +79,7 @@ def test_missing_weights_says_how_to_pull(tmp_path: Path):
 
 
 def test_text_to_image_is_seeded_and_reports_each_step(model: LoadedModel):
-    ctx = Context()
+    ctx = RecordingContext()
     first = generate(model, ctx, seed=7)
     assert ctx.steps == [(1, 2), (2, 2)]
     assert np.array_equal(first, generate(model, seed=7))
@@ -132,7 +102,7 @@ def test_reference_images_condition_the_image(model: LoadedModel):
 
 
 def test_image_to_image_runs_the_strength_share_of_steps(model: LoadedModel):
-    ctx = Context()
+    ctx = RecordingContext()
     generate(model, ctx, init_image=picture(1, 64, 40), steps=4, strength=0.5)  # resized to the request
     assert ctx.steps == [(1, 2), (2, 2)]
 
@@ -147,7 +117,7 @@ def test_inpainting_keeps_every_pixel_outside_the_mask(model: LoadedModel):
 
 
 def test_cancel_stops_within_one_step(model: LoadedModel):
-    ctx = Context(cancel_after=1)
+    ctx = RecordingContext(cancel_after_reports=1)
     with pytest.raises(TaskCancelled):
         generate(model, ctx, steps=20)
     assert len(ctx.steps) == 1
@@ -159,7 +129,7 @@ def test_lora_applies_for_one_request_and_is_unloaded_even_on_cancel(model: Load
     assert not np.array_equal(baseline, generate(model, seed=9, loras=lora))
     assert np.array_equal(baseline, generate(model, seed=9))
     with pytest.raises(TaskCancelled):
-        generate(model, Context(cancel_after=1), seed=9, loras=lora, steps=5, init_image=picture(1))
+        generate(model, RecordingContext(cancel_after_reports=1), seed=9, loras=lora, steps=5, init_image=picture(1))
     transformer = model.modules["pipeline"].transformer
     assert not any("lora" in name for name, _ in transformer.named_modules())
     assert np.array_equal(baseline, generate(model, seed=9))
@@ -181,4 +151,4 @@ def test_lora_applies_for_one_request_and_is_unloaded_even_on_cancel(model: Load
 )
 def test_bad_requests_name_the_field(model: LoadedModel, fields: dict, field: str):
     with pytest.raises(ValueError, match=f"^{field}: "):
-        Flux2KleinFamily().generate(model, dataclasses.replace(request(), **fields), Context())
+        Flux2KleinFamily().generate(model, dataclasses.replace(request(), **fields), RecordingContext())

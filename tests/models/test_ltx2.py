@@ -16,7 +16,7 @@ from milimo.models.base import LoadedModel, MissingWeights, Placement
 from milimo.models.ltx2 import UPSAMPLER_DIR, LTX2Family
 from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest, VideoResult
 from milimo.tasks.context import TaskCancelled
-from tests.models.test_ltx_video import RecordingContext
+from tests.task_context import RecordingContext
 
 CPU = Placement(device=torch.device("cpu"), dtype=torch.float32)
 
@@ -88,7 +88,7 @@ def test_the_pipelines_share_one_set_of_weights(ltx2):
 def test_text_to_video_with_audio(ltx2, ctx):
     result = generate(ltx2, ctx)
     assert_video(result)
-    assert [step for step, _, _ in ctx.steps] == [1, 2]
+    assert [step for step, _ in ctx.steps] == [1, 2]
     assert "text to video" in ctx.logs[0]
     longer = generate(ltx2, ctx, frames=17)
     assert_video(longer, count=17)
@@ -128,13 +128,13 @@ def test_control_video_runs_in_context(ltx2, ctx):
 def test_two_stage_upscale(ltx2, ctx):
     # 128x64 -> first pass at 64x32, video latents upsampled 2x, refined with the 3 stage-2 sigmas.
     assert_video(generate(ltx2, ctx, upscale=True, width=128, conditions=(VideoCondition(pattern(1)),)), width=128)
-    reported = [step for step, _, message in ctx.steps if message != "upsampling latents"]
+    reported = [step for step, _, message, _ in ctx.events if message != "upsampling latents"]
     assert reported == [1, 2, 3, 4, 5] and ctx.steps[-1][1] == 2 + 3
-    assert any(message == "refining" for _, _, message in ctx.steps)
+    assert any(message == "refining" for _, _, message, _ in ctx.events)
 
 
 def test_cancel_stops_within_one_step(ltx2, tmp_path):
-    ctx = RecordingContext(tmp_path, cancel_after_step=1)
+    ctx = RecordingContext(tmp_path, cancel_after_reports=1)
     with pytest.raises(TaskCancelled):
         generate(ltx2, ctx, steps=6)
     assert len(ctx.steps) <= 2

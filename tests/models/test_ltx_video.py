@@ -19,39 +19,9 @@ from milimo.models.families import family
 from milimo.models.ltx_video import UPSAMPLER_DIR, LTXVideoFamily
 from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest
 from milimo.tasks.context import TaskCancelled
+from tests.task_context import RecordingContext
 
 CPU = Placement(device=torch.device("cpu"), dtype=torch.float32)
-
-
-class RecordingContext:
-    """A TaskContext that records progress and logs, and can cancel itself once a given step is reported."""
-
-    def __init__(self, scratch: Path, cancel_after_step: int | None = None) -> None:
-        self._scratch = scratch
-        self._cancel_after_step = cancel_after_step
-        self._cancelled = False
-        self.steps: list[tuple[int, int, str]] = []
-        self.logs: list[str] = []
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self._scratch
-
-    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
-        self.steps.append((step, total, message))
-        if self._cancel_after_step is not None and step >= self._cancel_after_step:
-            self._cancelled = True
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def raise_if_cancelled(self) -> None:
-        if self._cancelled:
-            raise TaskCancelled()
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +86,7 @@ def test_the_pipelines_share_one_set_of_weights(model):
 def test_text_to_video(model, ctx):
     frames = generate(model, ctx)
     assert_video(frames)
-    assert [step for step, _, _ in ctx.steps] == [1, 2]
+    assert [step for step, _ in ctx.steps] == [1, 2]
     assert "text to video" in ctx.logs[0]
 
 
@@ -150,14 +120,14 @@ def test_two_stage_upscale(model, ctx):
     # 96x64 -> first pass at 64x32, latents upsampled to 128x64, refined, then resized to 96x64.
     frames = generate(model, ctx, upscale=True, width=96, steps=3, conditions=(VideoCondition(pattern(1)),))
     assert_video(frames, width=96)
-    reported = [step for step, _, message in ctx.steps if message != "upsampling latents"]
+    reported = [step for step, _, message, _ in ctx.events if message != "upsampling latents"]
     total = ctx.steps[-1][1]
     assert reported == list(range(1, total + 1)) and total == 3 + 1  # 3 low-resolution steps, then 1 refining
-    assert any(message == "refining" for _, _, message in ctx.steps)
+    assert any(message == "refining" for _, _, message, _ in ctx.events)
 
 
 def test_cancel_stops_within_one_step(model, tmp_path):
-    ctx = RecordingContext(tmp_path, cancel_after_step=1)
+    ctx = RecordingContext(tmp_path, cancel_after_reports=1)
     with pytest.raises(TaskCancelled):
         generate(model, ctx, steps=6)
     assert len(ctx.steps) <= 2
@@ -238,7 +208,7 @@ def test_lora_is_unloaded_when_the_task_is_cancelled(model, tmp_path):
     transformer = model.modules["pipeline"].transformer
     keys = set(transformer.state_dict())
     lora = write_tiny_lora(model, tmp_path / "tiny-lora.safetensors")
-    ctx = RecordingContext(tmp_path, cancel_after_step=1)
+    ctx = RecordingContext(tmp_path, cancel_after_reports=1)
     with pytest.raises(TaskCancelled):
         generate(model, ctx, steps=4, loras=(LoraWeight(str(lora)),))
     assert set(transformer.state_dict()) == keys

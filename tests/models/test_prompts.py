@@ -29,6 +29,7 @@ from milimo.models.prompts import (
     list_vision_models,
     system_prompt,
 )
+from tests.task_context import RecordingContext
 
 PROMPT = "a red fox crossing a frozen lake at dawn"
 ENHANCED = (
@@ -41,31 +42,6 @@ MODELS = {
     "gemma3:4b": ["completion", "vision"],
     "qwen3:4b": ["completion", "tools", "thinking"],
 }
-
-
-class RecordingContext:
-    """The TaskContext a worker would give a task, keeping the log lines."""
-
-    def __init__(self, scratch: Path) -> None:
-        self.lines: list[str] = []
-        self._scratch = scratch
-
-    @property
-    def cancelled(self) -> bool:
-        return False
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self._scratch
-
-    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
-        pass
-
-    def log(self, message: str) -> None:
-        self.lines.append(message)
-
-    def raise_if_cancelled(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -205,7 +181,7 @@ def test_ollama_enhances_with_keep_alive_zero_and_the_system_prompt(ollama, ctx,
     assert system == {"role": "system", "content": system_prompt(kind)}
     assert ("camera" if kind == "video" else "composition") in system["content"]
     assert user["role"] == "user" and PROMPT in user["content"] and "images" not in user
-    assert any("prompt enhanced with ollama" in line for line in ctx.lines)
+    assert any("prompt enhanced with ollama" in line for line in ctx.logs)
 
 
 def test_thinking_models_are_asked_not_to_think(ollama, ctx):
@@ -241,7 +217,7 @@ def test_vision_models_are_listed_and_see_the_image(ollama, ctx):
 def assert_fell_back(result, ctx, *reason: str) -> None:
     assert (result.text, result.source) == (PROMPT, "original")
     assert result.warning and all(part in result.warning for part in reason), result.warning
-    assert [line for line in ctx.lines if line.startswith("warning:")] == [f"warning: {result.warning}"]
+    assert [line for line in ctx.logs if line.startswith("warning:")] == [f"warning: {result.warning}"]
 
 
 def test_unreachable_ollama_falls_back(ctx):
@@ -272,7 +248,7 @@ def test_ollama_error_or_empty_reply_falls_back(ollama, ctx):
     assert_fell_back(result, ctx, "500", "llama runner process has terminated")
 
     state.status, state.reply = 200, '  ""  '
-    ctx.lines.clear()
+    ctx.logs.clear()
     result = enhance_prompt(PROMPT, kind="image", backend=OllamaBackend("llava:7b", host=host), timeout_s=5, ctx=ctx)
     assert_fell_back(result, ctx, "empty")
 
