@@ -1,0 +1,318 @@
+"""What every benchmark shares: a real daemon subprocess, request builders, percentiles, results."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from milimo.client import Client
+from milimo.config import ClientConfig
+from milimo.v1 import common_pb2, jobs_pb2
+
+JOBS_10K = 10_000
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+
+def animatic(frames: int = 12, width: int = 128, height: int = 96) -> jobs_pb2.JobRequest:
+    return jobs_pb2.JobRequest(
+        animatic=jobs_pb2.AnimaticRequest(
+            width=width,
+            height=height,
+            frames=frames,
+            fps=common_pb2.Rational(num=24, den=1),
+            scene_heading="INT. BENCH STAGE - DAY",
+            description="A test card crosses the frame.",
+        )
+    )
+
+
+def tiny_animatic() -> jobs_pb2.JobRequest:
+    return animatic(frames=1, width=64, height=64)
+
+
+def saturating_animatic() -> jobs_pb2.JobRequest:
+    """The CPU-saturating job of benchmarks 1 and 2: it renders for far longer than they measure."""
+    return animatic(frames=1000, width=1024, height=576)
+
+
+# ---- statistics -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))  # ceil(n * p / 100)
+    return ordered[int(rank) - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def timed(call: Callable[[], object], count: int) -> list[float]:
+    """Seconds taken by each of `count` sequential calls."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def rate_with_threads(make_call: Callable[[int], Callable[[], object]], total: int, threads: int) -> float:
+    """Calls per second when `threads` threads share `total` calls; make_call(i) builds thread i's call."""
+    calls = [make_call(i) for i in range(threads)]
+    share = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        for _ in range(share[i]):
+            calls[i]()
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(work, i) for i in range(threads)]
+        barrier.wait()
+        start = time.perf_counter()
+        for future in futures:
+            future.result()
+        elapsed = time.perf_counter() - start
+    return total / elapsed
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+# ---- results --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    figure: str  # the headline figure, with its unit
+    goal: str
+    met: bool
+    baseline: str  # what the baseline is, with its figure
+    ratio: str  # figure against baseline
+    details: list[str] = field(default_factory=list)
+    others: float = 0.0  # cores kept busy by processes outside this run while it ran
+
+    def print(self) -> None:
+        verdict = "meets" if self.met else "MISSES"
+        print(f"\n== {self.name}: {self.title}", flush=True)
+        print(f"   figure:   {self.figure}  ({verdict} goal {self.goal})")
+        print(f"   baseline: {self.baseline}")
+        print(f"   ratio:    {self.ratio}")
+        for line in self.details:
+            print(f"   {line}")
+        print(f"   other processes on this machine kept {self.others:.2f} of its {os.cpu_count()} cores busy meanwhile")
+        sys.stdout.flush()
+
+
+# ---- the daemon -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a daemon keeps its state: a data directory, and a PostgreSQL URL or "" for SQLite."""
+
+    data_dir: Path
+    database_url: str = ""
+
+
+def serve_command(store: Store, port: int, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "milimo", "serve", "--port", str(port), "--data", str(store.data_dir), *extra]
+    return [*command, "--database-url", store.database_url] if store.database_url else command
+
+
+def daemon_env() -> dict[str, str]:
+    env = {**os.environ}
+    for name in ("MILIMO_CONFIG", "MILIMO_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+class Daemon:
+    """`python -m milimo serve` as a real subprocess on a free loopback port."""
+
+    def __init__(self, store: Store, *extra: str) -> None:
+        self.store = store
+        self.data_dir = store.data_dir
+        self.extra = extra
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.clients: list[Client] = []
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
+
+    def start(self, timeout: float = 60.0) -> Daemon:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ready = self.data_dir.parent / f"{self.data_dir.name}.port"
+        ready.unlink(missing_ok=True)
+        command = serve_command(self.store, 0, "--ready-file", str(ready), *self.extra)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=daemon_env(), start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while not ready.exists() or not ready.read_text():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daemon exited ({self.process.returncode}); see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"daemon did not start in {timeout}s; see {self.log_path}")
+            time.sleep(0.02)
+        self.port = int(ready.read_text())
+        return self
+
+    def client(self) -> Client:
+        client = Client(ClientConfig(address=self.address))
+        self.clients.append(client)
+        return client
+
+    def workers(self) -> list[int]:
+        """Pids of the daemon's child processes (its lane workers)."""
+        if self.process is None:
+            return []
+        pids = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            children = task / "children"
+            if children.exists():
+                pids += [int(pid) for pid in children.read_text().split()]
+        return pids
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
+        stop_process(self.process)
+
+    def __enter__(self) -> Daemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def stop_process(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds the processes have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+@contextmanager
+def cpu_meter(pids: list[int]) -> Iterator[Callable[[], float]]:
+    """Yields a function giving the processes' CPU use (cores busy) since the block began."""
+    start_cpu, start = cpu_seconds(pids), time.monotonic()
+    yield lambda: (cpu_seconds(pids) - start_cpu) / max(time.monotonic() - start, 1e-9)
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (any process, and the hypervisor's steal)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and of every child it has reaped (daemons, and through them workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@contextmanager
+def others_meter() -> Iterator[Callable[[], float]]:
+    """Yields a function giving how many cores processes outside this run kept busy meanwhile: the
+    machine is shared, and this says how far to trust a figure. Read it after every daemon stopped."""
+    busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds(), time.monotonic()
+    yield lambda: max(0.0, (_busy_cpu_seconds() - busy) - (_own_cpu_seconds() - own)) / (time.monotonic() - start)
+
+
+# ---- the suite ------------------------------------------------------------------------------
+
+
+class Suite:
+    """Scratch space for one run, the database backend, and the 10,000-job store that benchmarks
+    4-6 share. `postgres_admin_url` set: every daemon gets a fresh PostgreSQL database of its own."""
+
+    def __init__(self, postgres_admin_url: str | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="milimo-bench-"))
+        self.postgres_admin_url = postgres_admin_url
+        self.jobs_10k: Store | None = None
+
+    @property
+    def backend(self) -> str:
+        return "PostgreSQL" if self.postgres_admin_url else "SQLite"
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}-{uuid.uuid4().hex[:6]}"
+
+    def new_store(self, name: str) -> Store:
+        """An empty data directory, with an empty database of its own on PostgreSQL."""
+        if not self.postgres_admin_url:
+            return Store(self.path(name))
+        from tests import postgres
+
+        return Store(self.path(name), postgres.new_database(self.postgres_admin_url))
+
+    def store_with_jobs(self) -> Store:
+        """A store holding 10,000 queued jobs (made by the submit benchmark, or here)."""
+        if self.jobs_10k is None:
+            from bench import submit
+
+            print("   (filling a store with 10,000 jobs first)", flush=True)
+            submit.fill(self)
+        assert self.jobs_10k is not None
+        return self.jobs_10k
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
