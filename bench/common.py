@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from milimo.client import Client
-from milimo.config import ClientConfig
 from milimo.v1 import common_pb2, jobs_pb2
+from tests.daemon_process import DaemonProcess
 
 JOBS_10K = 10_000
 
@@ -155,69 +154,16 @@ def daemon_env() -> dict[str, str]:
     return env
 
 
-class Daemon:
-    """`python -m milimo serve` as a real subprocess on a free loopback port."""
+class Daemon(DaemonProcess):
+    """`python -m milimo serve` as a real subprocess on a free loopback port (the tests' launcher),
+    used as a context manager."""
 
     def __init__(self, store: Store, *extra: str) -> None:
-        self.store = store
-        self.data_dir = store.data_dir
-        self.extra = extra
-        self.port = 0
-        self.process: subprocess.Popen | None = None
-        self.clients: list[Client] = []
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir.parent / f"{self.data_dir.name}.log"
-
-    def start(self, timeout: float = 60.0) -> Daemon:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        ready = self.data_dir.parent / f"{self.data_dir.name}.port"
-        ready.unlink(missing_ok=True)
-        command = serve_command(self.store, 0, "--ready-file", str(ready), *self.extra)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=daemon_env(), start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while not ready.exists() or not ready.read_text():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daemon exited ({self.process.returncode}); see {self.log_path}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"daemon did not start in {timeout}s; see {self.log_path}")
-            time.sleep(0.02)
-        self.port = int(ready.read_text())
-        return self
-
-    def client(self) -> Client:
-        client = Client(ClientConfig(address=self.address))
-        self.clients.append(client)
-        return client
-
-    def workers(self) -> list[int]:
-        """Pids of the daemon's child processes (its lane workers)."""
-        if self.process is None:
-            return []
-        pids = []
-        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
-            children = task / "children"
-            if children.exists():
-                pids += [int(pid) for pid in children.read_text().split()]
-        return pids
-
-    def stop(self) -> None:
-        for client in self.clients:
-            client.close()
-        self.clients.clear()
-        stop_process(self.process)
+        super().__init__(store.data_dir, store.database_url, extra_args=extra)
 
     def __enter__(self) -> Daemon:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
