@@ -352,6 +352,8 @@ def test_unary_rpcs_answer_only_documented_codes(world, method):
         check(code, details, method.full_name, request)
         if isinstance(reply, jobs_pb2.Job):
             world.created_jobs.add(reply.id)
+        elif isinstance(reply, jobs_pb2.SubmitBatchResponse):
+            world.created_jobs.update(job.id for job in reply.jobs)
 
     fuzz()
 

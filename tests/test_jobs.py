@@ -229,3 +229,26 @@ def test_full_queue_is_resource_exhausted(sqlite_daemon):
     with pytest.raises(grpc.RpcError) as error:
         client.jobs.Submit(jobs_pb2.SubmitJobRequest(request=animatic(frames=1)))
     assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in error.value.details()
+
+
+def test_submit_batch_queues_all_in_order_or_none(client):
+    client.jobs.PauseQueue(jobs_pb2.PauseQueueRequest())
+    try:
+        requests = [jobs_pb2.SubmitJobRequest(request=animatic(frames=1), priority=i) for i in range(5)]
+        jobs = client.submit_batch(requests)
+        assert [job.priority for job in jobs] == list(range(5)) and all(job.status == QUEUED for job in jobs)
+        assert client.submit_batch(requests)[2].id == jobs[2].id  # the same keys: the same jobs
+
+        bad = [jobs_pb2.SubmitJobRequest(request=animatic(frames=1)) for _ in range(3)]
+        bad[1].request.animatic.width = 100
+        before = client.jobs.List(jobs_pb2.ListJobsRequest(statuses=[QUEUED], page={"page_size": 1000}))
+        with pytest.raises(grpc.RpcError) as error:
+            client.jobs.SubmitBatch(jobs_pb2.SubmitBatchRequest(jobs=bad))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error.value.details().startswith("jobs[1].animatic.width")
+        after = client.jobs.List(jobs_pb2.ListJobsRequest(statuses=[QUEUED], page={"page_size": 1000}))
+        assert len(after.jobs) == len(before.jobs)  # nothing of the bad batch was queued
+    finally:
+        for job in jobs:
+            client.jobs.Cancel(jobs_pb2.CancelJobRequest(job_id=job.id))
+        client.jobs.ResumeQueue(jobs_pb2.ResumeQueueRequest())

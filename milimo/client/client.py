@@ -126,6 +126,14 @@ class Client:
         submit = jobs_pb2.SubmitJobRequest(request=request, client_request_id=uuid.uuid4().hex, **fields)
         return _with_retries(lambda: self.jobs.Submit(submit, timeout=30))
 
+    def submit_batch(self, requests: list[jobs_pb2.SubmitJobRequest]) -> list[jobs_pb2.Job]:
+        """Queue many jobs in one round trip and one transaction (all or none), retried like `submit`."""
+        for request in requests:
+            if not request.client_request_id:
+                request.client_request_id = uuid.uuid4().hex
+        batch = jobs_pb2.SubmitBatchRequest(jobs=requests)
+        return list(_with_retries(lambda: self.jobs.SubmitBatch(batch, timeout=60)).jobs)
+
     def watch(
         self, job_id: str, after_sequence: int = 0, *, reconnect_for: float = 60.0
     ) -> Iterator[jobs_pb2.JobEvent]:

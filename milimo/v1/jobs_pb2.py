@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from milimo.v1 import common_pb2 as milimo_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14milimo/v1/jobs.proto\x12\tmilimo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16milimo/v1/common.proto\"D\n\nJobRequest\x12.\n\x08\x61nimatic\x18\x01 \x01(\x0b\x32\x1a.milimo.v1.AnimaticRequestH\x00\x42\x06\n\x04kind\"\xf0\x01\n\x0f\x41nimaticRequest\x12\r\n\x05width\x18\x01 \x01(\x05\x12\x0e\n\x06height\x18\x02 \x01(\x05\x12\x0e\n\x06\x66rames\x18\x03 \x01(\x05\x12 \n\x03\x66ps\x18\x04 \x01(\x0b\x32\x13.milimo.v1.Rational\x12\x15\n\rscene_heading\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x12\n\ncharacters\x18\x07 \x03(\t\x12\x14\n\x0cscene_number\x18\x08 \x01(\x05\x12\x13\n\x0bshot_number\x18\t \x01(\x05\x12\x13\n\x0bstart_frame\x18\n \x01(\x03\x12\x0c\n\x04seed\x18\x0b \x01(\x03\"\xf4\x01\n\x10SubmitJobRequest\x12&\n\x07request\x18\x01 \x01(\x0b\x32\x15.milimo.v1.JobRequest\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\x0f\n\x07shot_id\x18\x04 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x05 \x01(\t\x12\x37\n\x06labels\x18\x06 \x03(\x0b\x32\'.milimo.v1.SubmitJobRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\";\n\x0bJobProgress\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xea\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12&\n\x07request\x18\x04 \x01(\x0b\x32\x15.milimo.v1.JobRequest\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x08progress\x18\x0b \x01(\x0b\x32\x16.milimo.v1.JobProgress\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x18\n\x10result_asset_ids\x18\r \x03(\t\x12\x12\n\nproject_id\x18\x0e \x01(\t\x12\x0f\n\x07shot_id\x18\x0f \x01(\t\x12\x10\n\x08retry_of\x18\x10 \x01(\t\x12\x15\n\rlast_sequence\x18\x11 \x01(\x03\x12\x18\n\x10\x63\x61ncel_requested\x18\x12 \x01(\x08\x12*\n\x06labels\x18\x13 \x03(\x0b\x32\x1a.milimo.v1.Job.LabelsEntry\x12\x19\n\x11\x63lient_request_id\x18\x14 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x81\x01\n\x0fListJobsRequest\x12&\n\x08statuses\x18\x01 \x03(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12$\n\x04page\x18\x04 \x01(\x0b\x32\x16.milimo.v1.PageRequest\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.milimo.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"n\n\x0bStateChange\x12$\n\x06status\x18\x01 \x01(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x18\n\x10result_asset_ids\x18\x04 \x03(\t\"%\n\x07Preview\x12\x0c\n\x04jpeg\x18\x01 \x01(\x0c\x12\x0c\n\x04step\x18\x02 \x01(\x03\"\x97\x01\n\x07LogLine\x12\'\n\x05level\x18\x01 \x01(\x0e\x32\x18.milimo.v1.LogLine.Level\x12\x0f\n\x07message\x18\x02 \x01(\t\"R\n\x05Level\x12\x15\n\x11LEVEL_UNSPECIFIED\x10\x00\x12\x0e\n\nLEVEL_INFO\x10\x01\x12\x11\n\rLEVEL_WARNING\x10\x02\x12\x0f\n\x0bLEVEL_ERROR\x10\x03\"\x80\x02\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x05state\x18\x04 \x01(\x0b\x32\x16.milimo.v1.StateChangeH\x00\x12*\n\x08progress\x18\x05 \x01(\x0b\x32\x16.milimo.v1.JobProgressH\x00\x12%\n\x07preview\x18\x06 \x01(\x0b\x32\x12.milimo.v1.PreviewH\x00\x12!\n\x03log\x18\x07 \x01(\x0b\x32\x12.milimo.v1.LogLineH\x00\x42\t\n\x07payload\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fRetryJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x13\n\x11PauseQueueRequest\"\x14\n\x12ResumeQueueRequest\"=\n\nQueueState\x12\x0e\n\x06paused\x18\x01 \x01(\x08\x12\x0e\n\x06queued\x18\x02 \x01(\x03\x12\x0f\n\x07running\x18\x03 \x01(\x03*\xbd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05\x12\x1a\n\x16JOB_STATUS_INTERRUPTED\x10\x06\x32\xdf\x03\n\x04Jobs\x12\x35\n\x06Submit\x12\x1b.milimo.v1.SubmitJobRequest\x1a\x0e.milimo.v1.Job\x12/\n\x03Get\x12\x18.milimo.v1.GetJobRequest\x1a\x0e.milimo.v1.Job\x12?\n\x04List\x12\x1a.milimo.v1.ListJobsRequest\x1a\x1b.milimo.v1.ListJobsResponse\x12:\n\x05Watch\x12\x1a.milimo.v1.WatchJobRequest\x1a\x13.milimo.v1.JobEvent0\x01\x12\x35\n\x06\x43\x61ncel\x12\x1b.milimo.v1.CancelJobRequest\x1a\x0e.milimo.v1.Job\x12\x33\n\x05Retry\x12\x1a.milimo.v1.RetryJobRequest\x1a\x0e.milimo.v1.Job\x12\x41\n\nPauseQueue\x12\x1c.milimo.v1.PauseQueueRequest\x1a\x15.milimo.v1.QueueState\x12\x43\n\x0bResumeQueue\x12\x1d.milimo.v1.ResumeQueueRequest\x1a\x15.milimo.v1.QueueStateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14milimo/v1/jobs.proto\x12\tmilimo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16milimo/v1/common.proto\"D\n\nJobRequest\x12.\n\x08\x61nimatic\x18\x01 \x01(\x0b\x32\x1a.milimo.v1.AnimaticRequestH\x00\x42\x06\n\x04kind\"\xf0\x01\n\x0f\x41nimaticRequest\x12\r\n\x05width\x18\x01 \x01(\x05\x12\x0e\n\x06height\x18\x02 \x01(\x05\x12\x0e\n\x06\x66rames\x18\x03 \x01(\x05\x12 \n\x03\x66ps\x18\x04 \x01(\x0b\x32\x13.milimo.v1.Rational\x12\x15\n\rscene_heading\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x12\n\ncharacters\x18\x07 \x03(\t\x12\x14\n\x0cscene_number\x18\x08 \x01(\x05\x12\x13\n\x0bshot_number\x18\t \x01(\x05\x12\x13\n\x0bstart_frame\x18\n \x01(\x03\x12\x0c\n\x04seed\x18\x0b \x01(\x03\"\xf4\x01\n\x10SubmitJobRequest\x12&\n\x07request\x18\x01 \x01(\x0b\x32\x15.milimo.v1.JobRequest\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\x0f\n\x07shot_id\x18\x04 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x05 \x01(\t\x12\x37\n\x06labels\x18\x06 \x03(\x0b\x32\'.milimo.v1.SubmitJobRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x12SubmitBatchRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.milimo.v1.SubmitJobRequest\"3\n\x13SubmitBatchResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.milimo.v1.Job\";\n\x0bJobProgress\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xea\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12&\n\x07request\x18\x04 \x01(\x0b\x32\x15.milimo.v1.JobRequest\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x08progress\x18\x0b \x01(\x0b\x32\x16.milimo.v1.JobProgress\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x18\n\x10result_asset_ids\x18\r \x03(\t\x12\x12\n\nproject_id\x18\x0e \x01(\t\x12\x0f\n\x07shot_id\x18\x0f \x01(\t\x12\x10\n\x08retry_of\x18\x10 \x01(\t\x12\x15\n\rlast_sequence\x18\x11 \x01(\x03\x12\x18\n\x10\x63\x61ncel_requested\x18\x12 \x01(\x08\x12*\n\x06labels\x18\x13 \x03(\x0b\x32\x1a.milimo.v1.Job.LabelsEntry\x12\x19\n\x11\x63lient_request_id\x18\x14 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x81\x01\n\x0fListJobsRequest\x12&\n\x08statuses\x18\x01 \x03(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12$\n\x04page\x18\x04 \x01(\x0b\x32\x16.milimo.v1.PageRequest\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.milimo.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"n\n\x0bStateChange\x12$\n\x06status\x18\x01 \x01(\x0e\x32\x14.milimo.v1.JobStatus\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x18\n\x10result_asset_ids\x18\x04 \x03(\t\"%\n\x07Preview\x12\x0c\n\x04jpeg\x18\x01 \x01(\x0c\x12\x0c\n\x04step\x18\x02 \x01(\x03\"\x97\x01\n\x07LogLine\x12\'\n\x05level\x18\x01 \x01(\x0e\x32\x18.milimo.v1.LogLine.Level\x12\x0f\n\x07message\x18\x02 \x01(\t\"R\n\x05Level\x12\x15\n\x11LEVEL_UNSPECIFIED\x10\x00\x12\x0e\n\nLEVEL_INFO\x10\x01\x12\x11\n\rLEVEL_WARNING\x10\x02\x12\x0f\n\x0bLEVEL_ERROR\x10\x03\"\x80\x02\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x05state\x18\x04 \x01(\x0b\x32\x16.milimo.v1.StateChangeH\x00\x12*\n\x08progress\x18\x05 \x01(\x0b\x32\x16.milimo.v1.JobProgressH\x00\x12%\n\x07preview\x18\x06 \x01(\x0b\x32\x12.milimo.v1.PreviewH\x00\x12!\n\x03log\x18\x07 \x01(\x0b\x32\x12.milimo.v1.LogLineH\x00\x42\t\n\x07payload\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fRetryJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x13\n\x11PauseQueueRequest\"\x14\n\x12ResumeQueueRequest\"=\n\nQueueState\x12\x0e\n\x06paused\x18\x01 \x01(\x08\x12\x0e\n\x06queued\x18\x02 \x01(\x03\x12\x0f\n\x07running\x18\x03 \x01(\x03*\xbd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05\x12\x1a\n\x16JOB_STATUS_INTERRUPTED\x10\x06\x32\xad\x04\n\x04Jobs\x12\x35\n\x06Submit\x12\x1b.milimo.v1.SubmitJobRequest\x1a\x0e.milimo.v1.Job\x12L\n\x0bSubmitBatch\x12\x1d.milimo.v1.SubmitBatchRequest\x1a\x1e.milimo.v1.SubmitBatchResponse\x12/\n\x03Get\x12\x18.milimo.v1.GetJobRequest\x1a\x0e.milimo.v1.Job\x12?\n\x04List\x12\x1a.milimo.v1.ListJobsRequest\x1a\x1b.milimo.v1.ListJobsResponse\x12:\n\x05Watch\x12\x1a.milimo.v1.WatchJobRequest\x1a\x13.milimo.v1.JobEvent0\x01\x12\x35\n\x06\x43\x61ncel\x12\x1b.milimo.v1.CancelJobRequest\x1a\x0e.milimo.v1.Job\x12\x33\n\x05Retry\x12\x1a.milimo.v1.RetryJobRequest\x1a\x0e.milimo.v1.Job\x12\x41\n\nPauseQueue\x12\x1c.milimo.v1.PauseQueueRequest\x1a\x15.milimo.v1.QueueState\x12\x43\n\x0bResumeQueue\x12\x1d.milimo.v1.ResumeQueueRequest\x1a\x15.milimo.v1.QueueStateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITJOBREQUEST_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_JOB_LABELSENTRY']._loaded_options = None
   _globals['_JOB_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATUS']._serialized_start=2375
-  _globals['_JOBSTATUS']._serialized_end=2564
+  _globals['_JOBSTATUS']._serialized_start=2493
+  _globals['_JOBSTATUS']._serialized_end=2682
   _globals['_JOBREQUEST']._serialized_start=92
   _globals['_JOBREQUEST']._serialized_end=160
   _globals['_ANIMATICREQUEST']._serialized_start=163
@@ -47,40 +47,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITJOBREQUEST']._serialized_end=650
   _globals['_SUBMITJOBREQUEST_LABELSENTRY']._serialized_start=605
   _globals['_SUBMITJOBREQUEST_LABELSENTRY']._serialized_end=650
-  _globals['_JOBPROGRESS']._serialized_start=652
-  _globals['_JOBPROGRESS']._serialized_end=711
-  _globals['_JOB']._serialized_start=714
-  _globals['_JOB']._serialized_end=1332
+  _globals['_SUBMITBATCHREQUEST']._serialized_start=652
+  _globals['_SUBMITBATCHREQUEST']._serialized_end=715
+  _globals['_SUBMITBATCHRESPONSE']._serialized_start=717
+  _globals['_SUBMITBATCHRESPONSE']._serialized_end=768
+  _globals['_JOBPROGRESS']._serialized_start=770
+  _globals['_JOBPROGRESS']._serialized_end=829
+  _globals['_JOB']._serialized_start=832
+  _globals['_JOB']._serialized_end=1450
   _globals['_JOB_LABELSENTRY']._serialized_start=605
   _globals['_JOB_LABELSENTRY']._serialized_end=650
-  _globals['_GETJOBREQUEST']._serialized_start=1334
-  _globals['_GETJOBREQUEST']._serialized_end=1365
-  _globals['_LISTJOBSREQUEST']._serialized_start=1368
-  _globals['_LISTJOBSREQUEST']._serialized_end=1497
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1499
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1572
-  _globals['_WATCHJOBREQUEST']._serialized_start=1574
-  _globals['_WATCHJOBREQUEST']._serialized_end=1631
-  _globals['_STATECHANGE']._serialized_start=1633
-  _globals['_STATECHANGE']._serialized_end=1743
-  _globals['_PREVIEW']._serialized_start=1745
-  _globals['_PREVIEW']._serialized_end=1782
-  _globals['_LOGLINE']._serialized_start=1785
-  _globals['_LOGLINE']._serialized_end=1936
-  _globals['_LOGLINE_LEVEL']._serialized_start=1854
-  _globals['_LOGLINE_LEVEL']._serialized_end=1936
-  _globals['_JOBEVENT']._serialized_start=1939
-  _globals['_JOBEVENT']._serialized_end=2195
-  _globals['_CANCELJOBREQUEST']._serialized_start=2197
-  _globals['_CANCELJOBREQUEST']._serialized_end=2231
-  _globals['_RETRYJOBREQUEST']._serialized_start=2233
-  _globals['_RETRYJOBREQUEST']._serialized_end=2266
-  _globals['_PAUSEQUEUEREQUEST']._serialized_start=2268
-  _globals['_PAUSEQUEUEREQUEST']._serialized_end=2287
-  _globals['_RESUMEQUEUEREQUEST']._serialized_start=2289
-  _globals['_RESUMEQUEUEREQUEST']._serialized_end=2309
-  _globals['_QUEUESTATE']._serialized_start=2311
-  _globals['_QUEUESTATE']._serialized_end=2372
-  _globals['_JOBS']._serialized_start=2567
-  _globals['_JOBS']._serialized_end=3046
+  _globals['_GETJOBREQUEST']._serialized_start=1452
+  _globals['_GETJOBREQUEST']._serialized_end=1483
+  _globals['_LISTJOBSREQUEST']._serialized_start=1486
+  _globals['_LISTJOBSREQUEST']._serialized_end=1615
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1617
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1690
+  _globals['_WATCHJOBREQUEST']._serialized_start=1692
+  _globals['_WATCHJOBREQUEST']._serialized_end=1749
+  _globals['_STATECHANGE']._serialized_start=1751
+  _globals['_STATECHANGE']._serialized_end=1861
+  _globals['_PREVIEW']._serialized_start=1863
+  _globals['_PREVIEW']._serialized_end=1900
+  _globals['_LOGLINE']._serialized_start=1903
+  _globals['_LOGLINE']._serialized_end=2054
+  _globals['_LOGLINE_LEVEL']._serialized_start=1972
+  _globals['_LOGLINE_LEVEL']._serialized_end=2054
+  _globals['_JOBEVENT']._serialized_start=2057
+  _globals['_JOBEVENT']._serialized_end=2313
+  _globals['_CANCELJOBREQUEST']._serialized_start=2315
+  _globals['_CANCELJOBREQUEST']._serialized_end=2349
+  _globals['_RETRYJOBREQUEST']._serialized_start=2351
+  _globals['_RETRYJOBREQUEST']._serialized_end=2384
+  _globals['_PAUSEQUEUEREQUEST']._serialized_start=2386
+  _globals['_PAUSEQUEUEREQUEST']._serialized_end=2405
+  _globals['_RESUMEQUEUEREQUEST']._serialized_start=2407
+  _globals['_RESUMEQUEUEREQUEST']._serialized_end=2427
+  _globals['_QUEUESTATE']._serialized_start=2429
+  _globals['_QUEUESTATE']._serialized_end=2490
+  _globals['_JOBS']._serialized_start=2685
+  _globals['_JOBS']._serialized_end=3242
 # @@protoc_insertion_point(module_scope)

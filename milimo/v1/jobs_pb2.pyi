@@ -83,6 +83,18 @@ class SubmitJobRequest(_message.Message):
     labels: _containers.ScalarMap[str, str]
     def __init__(self, request: _Optional[_Union[JobRequest, _Mapping]] = ..., priority: _Optional[int] = ..., project_id: _Optional[str] = ..., shot_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
+class SubmitBatchRequest(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ...) -> None: ...
+
+class SubmitBatchResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
+
 class JobProgress(_message.Message):
     __slots__ = ("step", "total", "message")
     STEP_FIELD_NUMBER: _ClassVar[int]

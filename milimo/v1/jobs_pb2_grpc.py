@@ -41,6 +41,11 @@ class JobsStub:
                 request_serializer=milimo_dot_v1_dot_jobs__pb2.SubmitJobRequest.SerializeToString,
                 response_deserializer=milimo_dot_v1_dot_jobs__pb2.Job.FromString,
                 _registered_method=True)
+        self.SubmitBatch = channel.unary_unary(
+                '/milimo.v1.Jobs/SubmitBatch',
+                request_serializer=milimo_dot_v1_dot_jobs__pb2.SubmitBatchRequest.SerializeToString,
+                response_deserializer=milimo_dot_v1_dot_jobs__pb2.SubmitBatchResponse.FromString,
+                _registered_method=True)
         self.Get = channel.unary_unary(
                 '/milimo.v1.Jobs/Get',
                 request_serializer=milimo_dot_v1_dot_jobs__pb2.GetJobRequest.SerializeToString,
@@ -85,6 +90,14 @@ class JobsServicer:
 
     def Submit(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitBatch(self, request, context):
+        """Queues up to 1000 jobs in one transaction: all of them, or none when any is invalid (the error
+        names it, e.g. `jobs[3].request.animatic.width`). For "generate all shots" in one round trip.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -142,6 +155,11 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.Submit,
                     request_deserializer=milimo_dot_v1_dot_jobs__pb2.SubmitJobRequest.FromString,
                     response_serializer=milimo_dot_v1_dot_jobs__pb2.Job.SerializeToString,
+            ),
+            'SubmitBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitBatch,
+                    request_deserializer=milimo_dot_v1_dot_jobs__pb2.SubmitBatchRequest.FromString,
+                    response_serializer=milimo_dot_v1_dot_jobs__pb2.SubmitBatchResponse.SerializeToString,
             ),
             'Get': grpc.unary_unary_rpc_method_handler(
                     servicer.Get,
@@ -208,6 +226,33 @@ class Jobs:
             '/milimo.v1.Jobs/Submit',
             milimo_dot_v1_dot_jobs__pb2.SubmitJobRequest.SerializeToString,
             milimo_dot_v1_dot_jobs__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milimo.v1.Jobs/SubmitBatch',
+            milimo_dot_v1_dot_jobs__pb2.SubmitBatchRequest.SerializeToString,
+            milimo_dot_v1_dot_jobs__pb2.SubmitBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

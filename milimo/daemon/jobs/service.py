@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from milimo import validation
@@ -52,6 +52,38 @@ def decode_page_token(token: str, maximum: int = 2**63 - 1) -> int | None:
         raise InvalidArgument("page.page_token", "is not a token this daemon returned") from exc
 
 
+BATCH_MAX = 1000
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    """One job as a client asks for it, before validation."""
+
+    request: jobs_pb2.JobRequest
+    priority: int = 0
+    project_id: str = ""
+    shot_id: str = ""
+    client_request_id: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    retry_of: str | None = None
+
+    def checked(self) -> NewJob:
+        kind = registry.kind_for(self.request)
+        validation.in_range("priority", self.priority, validation.PRIORITY_MIN, validation.PRIORITY_MAX)
+        validation.text("client_request_id", self.client_request_id, validation.CLIENT_REQUEST_ID_MAX)
+        return NewJob(
+            kind=kind.name,
+            lane=kind.lane,
+            request=self.request.SerializeToString(deterministic=True),
+            priority=self.priority,
+            project_id=validation.optional_id("project_id", self.project_id),
+            shot_id=validation.optional_id("shot_id", self.shot_id),
+            client_request_id=self.client_request_id or None,
+            labels=validation.labels("labels", self.labels),
+            retry_of=self.retry_of,
+        )
+
+
 class JobService:
     def __init__(self, db: Database, media: MediaStore, limits: QueueLimits) -> None:
         self.db = db
@@ -62,46 +94,39 @@ class JobService:
 
     # ---- what clients ask --------------------------------------------------------------------
 
-    async def submit(
-        self,
-        request: jobs_pb2.JobRequest,
-        *,
-        priority: int = 0,
-        project_id: str = "",
-        shot_id: str = "",
-        client_request_id: str = "",
-        labels: dict[str, str] | None = None,
-        retry_of: str | None = None,
-    ) -> JobRecord:
-        kind = registry.kind_for(request)
-        validation.in_range("priority", priority, validation.PRIORITY_MIN, validation.PRIORITY_MAX)
-        project = validation.optional_id("project_id", project_id)
-        shot = validation.optional_id("shot_id", shot_id)
-        validation.text("client_request_id", client_request_id, validation.CLIENT_REQUEST_ID_MAX)
-        new = NewJob(
-            kind=kind.name,
-            lane=kind.lane,
-            request=request.SerializeToString(deterministic=True),
-            priority=priority,
-            project_id=project,
-            shot_id=shot,
-            client_request_id=client_request_id or None,
-            labels=validation.labels("labels", labels or {}),
-            retry_of=retry_of,
-        )
+    async def submit(self, request: jobs_pb2.JobRequest, **fields: object) -> JobRecord:
+        """Queue one job (see `JobSubmission` for the fields)."""
+        return (await self.submit_batch([JobSubmission(request, **fields)], prefix_fields=False))[0]
+
+    async def submit_batch(self, submissions: list[JobSubmission], *, prefix_fields: bool = True) -> list[JobRecord]:
+        """Queue every submission in one transaction, or none; errors name `jobs[i].<field>`."""
+        if not 1 <= len(submissions) <= BATCH_MAX:
+            raise InvalidArgument("jobs", f"a batch holds 1 to {BATCH_MAX} jobs (got {len(submissions)})")
+        news = []
+        for index, submission in enumerate(submissions):
+            try:
+                news.append(submission.checked())
+            except InvalidArgument as error:
+                if not prefix_fields:
+                    raise
+                raise InvalidArgument(f"jobs[{index}].{error.field}", error.rule) from error
 
         def insert(conn):  # noqa: ANN001
-            if project:
-                catalog.get_project(conn, project)
-            if shot:
-                catalog.get_shot(conn, shot)
-            return store.insert_job(conn, new, max_attempts=self.limits.max_attempts, max_queued=self.limits.max_queued)
+            for new in news:
+                if new.project_id:
+                    catalog.get_project(conn, new.project_id)
+                if new.shot_id:
+                    catalog.get_shot(conn, new.shot_id)
+            return store.insert_jobs(
+                conn, news, max_attempts=self.limits.max_attempts, max_queued=self.limits.max_queued
+            )
 
-        job, events = await self.db.write(insert)
-        self.hub.publish(events)
-        if events and self.dispatcher is not None:
-            self.dispatcher.wake(job.lane)
-        return job
+        results = await self.db.write(insert)
+        for job, events in results:
+            self.hub.publish(events)
+            if events and self.dispatcher is not None:
+                self.dispatcher.wake(job.lane)
+        return [job for job, _ in results]
 
     async def get(self, job_id: str) -> JobRecord:
         self._check_id(job_id)

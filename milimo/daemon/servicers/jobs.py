@@ -5,10 +5,21 @@ from __future__ import annotations
 import grpc
 
 from milimo.daemon.jobs.dispatcher import Dispatcher
-from milimo.daemon.jobs.service import JobService
+from milimo.daemon.jobs.service import JobService, JobSubmission
 from milimo.daemon.servicers import convert
 from milimo.daemon.servicers.status import maps_errors
 from milimo.v1 import jobs_pb2, jobs_pb2_grpc
+
+
+def _submission(request: jobs_pb2.SubmitJobRequest) -> JobSubmission:
+    return JobSubmission(
+        request=request.request,
+        priority=request.priority,
+        project_id=request.project_id,
+        shot_id=request.shot_id,
+        client_request_id=request.client_request_id,
+        labels=dict(request.labels),
+    )
 
 
 class JobsServicer(jobs_pb2_grpc.JobsServicer):
@@ -18,15 +29,15 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
 
     @maps_errors
     async def Submit(self, request: jobs_pb2.SubmitJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
-        job = await self.jobs.submit(
-            request.request,
-            priority=request.priority,
-            project_id=request.project_id,
-            shot_id=request.shot_id,
-            client_request_id=request.client_request_id,
-            labels=dict(request.labels),
-        )
+        (job,) = await self.jobs.submit_batch([_submission(request)], prefix_fields=False)
         return convert.job(job)
+
+    @maps_errors
+    async def SubmitBatch(
+        self, request: jobs_pb2.SubmitBatchRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.SubmitBatchResponse:
+        jobs = await self.jobs.submit_batch([_submission(job) for job in request.jobs])
+        return jobs_pb2.SubmitBatchResponse(jobs=[convert.job(job) for job in jobs])
 
     @maps_errors
     async def Get(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:

@@ -81,12 +81,36 @@ def insert_job(
     conn: Connection, new: NewJob, *, max_attempts: int, max_queued: int
 ) -> tuple[JobRecord, list[EventRecord]]:
     """Queue a job, or return the one already queued under the same client request id."""
-    if new.client_request_id:
-        row = conn.execute(_JOB_BY_REQUEST, {"client_request_id": new.client_request_id}).first()
+    return insert_jobs(conn, [new], max_attempts=max_attempts, max_queued=max_queued)[0]
+
+
+def insert_jobs(
+    conn: Connection, news: list[NewJob], *, max_attempts: int, max_queued: int
+) -> list[tuple[JobRecord, list[EventRecord]]]:
+    """Queue several jobs in the caller's transaction (all or none); a job whose client request id is
+    already known comes back as it is, with no new event."""
+    stored: dict[str, JobRecord] = {}  # client request id -> the job already queued under it
+    for key in {new.client_request_id for new in news if new.client_request_id}:
+        row = conn.execute(_JOB_BY_REQUEST, {"client_request_id": key}).first()
         if row is not None:
-            return _job(row), []
-    if conn.execute(_QUEUED_COUNT).scalar_one() >= max_queued:
-        raise ResourceExhausted(f"the queue is full ({max_queued} jobs waiting); wait or cancel some")
+            stored[key] = _job(row)
+    keys = {new.client_request_id for new in news if new.client_request_id}
+    fresh = sum(1 for new in news if not new.client_request_id) + len(keys - stored.keys())
+    if fresh and conn.execute(_QUEUED_COUNT).scalar_one() + fresh > max_queued:
+        raise ResourceExhausted(f"the queue is full ({max_queued} jobs waiting at most); wait or cancel some")
+    results = []
+    for new in news:
+        if new.client_request_id and new.client_request_id in stored:
+            results.append((stored[new.client_request_id], []))
+            continue
+        job, events = _insert_one(conn, new, max_attempts)
+        if new.client_request_id:
+            stored[new.client_request_id] = job
+        results.append((job, events))
+    return results
+
+
+def _insert_one(conn: Connection, new: NewJob, max_attempts: int) -> tuple[JobRecord, list[EventRecord]]:
     job_id, created_us = new_id("j"), now_us()
     pk = conn.execute(
         _INSERT_JOB,
