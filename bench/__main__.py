@@ -15,11 +15,13 @@ import sys
 import time
 from collections.abc import Iterator
 
-from bench import get_latency, list_jobs, startup, submit, transfer, watch_latency
+from bench import get_latency, list_jobs, model_switch, startup, submit, transfer, watch_latency
 from bench.common import Result, Suite, others_meter
 
-# In the issue's order; list and startup reuse the 10,000 jobs that submit leaves behind.
-BENCHMARKS = {module.NAME: module for module in (get_latency, watch_latency, transfer, submit, list_jobs, startup)}
+# In the issues' order; list and startup reuse the 10,000 jobs that submit leaves behind.
+BENCHMARKS = {
+    module.NAME: module for module in (get_latency, watch_latency, transfer, submit, list_jobs, startup, model_switch)
+}
 
 
 @contextlib.contextmanager
