@@ -205,14 +205,18 @@ class Client:
         asset = self.media.Stat(media_pb2.StatRequest(asset_id=asset_id))
         part = target.with_name(target.name + ".part")
         offset = part.stat().st_size if part.exists() and part.stat().st_size <= asset.size else 0
+        digest = hashlib.sha256()
         with part.open("r+b" if offset else "wb") as f:
+            while offset and (kept := f.read(min(4 * CHUNK, offset - f.tell()))):  # hash the resumed prefix
+                digest.update(kept)
             f.seek(offset)
             f.truncate()
             for chunk in self.media.Download(media_pb2.DownloadRequest(asset_id=asset_id, offset=offset)):
                 f.write(chunk.data)
+                digest.update(chunk.data)  # as the bytes pass, rather than re-reading the file
                 if on_progress is not None:
                     on_progress(chunk.offset + len(chunk.data), asset.size)
-        if _sha256(part) != asset.sha256:
+        if digest.hexdigest() != asset.sha256:
             part.unlink()
             raise OSError(f"downloaded bytes of {asset_id} do not match its sha256; try again")
         os.replace(part, target)
