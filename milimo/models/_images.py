@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from milimo.errors import InvalidArgument
+from milimo.models._diffusers import loras as diffusers_loras
 from milimo.models.base import Placement
 from milimo.models.requests import ImageRequest, LoraWeight
 
@@ -141,18 +142,9 @@ def settle(pipe: Any, placement: Placement) -> None:
 
 @contextmanager
 def loras(pipe: Any, weights: tuple[LoraWeight, ...]) -> Iterator[None]:
-    """Load the request's LoRAs into `pipe` for one generation; they are unloaded after, even on error."""
-    if not weights:
-        yield
-        return
+    """The request's LoRAs in `pipe` for one generation, once every path is checked (unloaded after, even on error)."""
     for lora in weights:
         if not Path(lora.path).exists():
             raise InvalidImageRequest("loras", f"no LoRA weights at {lora.path}")
-    names = [f"milimo_lora_{i}" for i in range(len(weights))]
-    try:
-        for name, lora in zip(names, weights, strict=True):
-            pipe.load_lora_weights(str(lora.path), adapter_name=name)
-        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in weights])
+    with diffusers_loras(pipe, weights):
         yield
-    finally:
-        pipe.unload_lora_weights()

@@ -22,8 +22,6 @@ at the vocoder's sample rate. All pipelines share one set of weights (`from_pipe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milimo.config import ModelConfig
-from milimo.errors import InvalidArgument
+from milimo.models._diffusers import (
+    UPSAMPLER_DIR,
+    derive,
+    frames_to_uint8,
+    load_upsampler,
+    loras,
+    pil_image,
+    place,
+)
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.ltx_video import InvalidVideoRequest
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
@@ -39,11 +45,10 @@ from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 __all__ = ["InvalidVideoRequest", "LTX2Family", "LTX2Pipelines"]
 
-UPSAMPLER_DIR = "latent_upsampler"
 
 # Stage 2 of the two-stage recipe: the distilled refinement sigmas of diffusers' LTX-2 utilities.
 STAGE_TWO_SIGMAS = (0.909375, 0.725, 0.421875)
@@ -264,17 +269,21 @@ class LTX2Family:
             LTX2ConditionPipeline,
             LTX2ImageToVideoPipeline,
             LTX2InContextPipeline,
+            LTX2LatentUpsamplePipeline,
             LTX2Pipeline,
         )
+        from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 
         base = LTX2Pipeline.from_pretrained(path, dtype=placement.dtype)
-        upsampler = _load_upsampler(path, placement.dtype)
+        upsampler = load_upsampler(LTX2LatentUpsamplerModel, path, placement.dtype)
         pipelines = LTX2Pipelines(
             text_to_video=base,
-            image_to_video=_derive(LTX2ImageToVideoPipeline, base, placement.dtype),
-            condition=_derive(LTX2ConditionPipeline, base, placement.dtype),
-            in_context=_derive(LTX2InContextPipeline, base, placement.dtype),
-            upsample=_upsample_pipeline(base, upsampler),
+            image_to_video=derive(LTX2ImageToVideoPipeline, base, placement.dtype),
+            condition=derive(LTX2ConditionPipeline, base, placement.dtype),
+            in_context=derive(LTX2InContextPipeline, base, placement.dtype),
+            upsample=None
+            if upsampler is None
+            else LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler),
         )
         modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
         if upsampler is not None:
@@ -286,7 +295,7 @@ class LTX2Family:
                 pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
         if placement.vae_tiling:
             base.vae.enable_tiling()
-        _place(loaded, pipelines, placement)
+        place(loaded, pipelines.denoisers(), pipelines.upsample, placement)
         return loaded
 
     # ---------------------------------------------------------------- generation
@@ -318,13 +327,13 @@ class LTX2Family:
 
         conditioning: dict[str, Any] = {}
         if kind == "image_to_video" and not request.upscale:
-            conditioning["image"] = _image(request.conditions[0].frames[0])
+            conditioning["image"] = pil_image(request.conditions[0].frames[0])
         elif request.conditions:
             conditioning["conditions"] = _conditions(request.conditions, pipelines.temporal_ratio)
         if kind == "in_context":
             conditioning["reference_conditions"] = [_reference(request.control)]
 
-        with _loras(pipe, request):
+        with loras(pipe, request.loras):
             if request.upscale:
                 output = _two_stage(pipe, pipelines, request, ctx, common, conditioning)
             else:
@@ -337,7 +346,7 @@ class LTX2Family:
                     **conditioning,
                     **common,
                 )
-        frames = _to_uint8(output.frames[0], request.width, request.height)
+        frames = frames_to_uint8(output.frames[0], request.width, request.height)
         if frames.shape[0] != request.frames:
             raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
         audio = output.audio[0].float().cpu().numpy().astype(np.float32)
@@ -345,56 +354,6 @@ class LTX2Family:
 
 
 # -------------------------------------------------------------------- loading helpers
-
-
-def _derive(cls: Any, base: Any, dtype: torch.dtype) -> Any:
-    """Another pipeline class over the same modules. `from_pipe` casts the shared modules to its `dtype`
-    (float32 unless told), so it gets the loaded one; its warning about that cast is silenced, as it is a no-op."""
-    from diffusers.utils import logging as diffusers_logging
-
-    verbosity = diffusers_logging.get_verbosity()
-    diffusers_logging.set_verbosity_error()
-    try:
-        return cls.from_pipe(base, dtype=dtype)
-    finally:
-        diffusers_logging.set_verbosity(verbosity)
-
-
-def _load_upsampler(folder: Path, dtype: torch.dtype) -> object | None:
-    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
-
-    where = folder / UPSAMPLER_DIR
-    if (where / "config.json").is_file():
-        return LTX2LatentUpsamplerModel.from_pretrained(where, dtype=dtype)
-    if (where / UPSAMPLER_DIR / "config.json").is_file():  # a whole LTX2LatentUpsamplePipeline folder
-        return LTX2LatentUpsamplerModel.from_pretrained(where, subfolder=UPSAMPLER_DIR, dtype=dtype)
-    return None
-
-
-def _upsample_pipeline(base: Any, upsampler: object | None) -> Any | None:
-    if upsampler is None:
-        return None
-    from diffusers import LTX2LatentUpsamplePipeline
-
-    return LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler)
-
-
-def _place(loaded: LoadedModel, pipelines: LTX2Pipelines, placement: Placement) -> None:
-    device = placement.device
-    if placement.offload == "none":
-        loaded.to(device)
-        return
-    if placement.offload == "model":
-        for pipe in pipelines.denoisers():  # the hooks sit on the shared modules; each pipeline re-arms them
-            pipe.enable_model_cpu_offload(device=device)
-    elif placement.offload == "sequential":
-        for pipe in pipelines.denoisers():
-            pipe.enable_sequential_cpu_offload(device=device)
-    else:
-        raise InvalidArgument("offload", f"must be none, model or sequential (got {placement.offload!r})")
-    if pipelines.upsample is not None:  # small, and outside the offload sequence
-        pipelines.upsample.latent_upsampler.to(device)
-    loaded.device = device
 
 
 # -------------------------------------------------------------------- generation helpers
@@ -474,14 +433,8 @@ def _stg_block(transformer: Any) -> int:
     return STG_BLOCK if layers > STG_BLOCK else layers // 2
 
 
-def _image(frame: np.ndarray) -> object:
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(frame))
-
-
 def _media(frames: np.ndarray) -> object:
-    return _image(frames[0]) if frames.shape[0] == 1 else [_image(frame) for frame in frames]
+    return pil_image(frames[0]) if frames.shape[0] == 1 else [pil_image(frame) for frame in frames]
 
 
 def _latent_index(frame_index: int, temporal: int) -> int:
@@ -503,7 +456,7 @@ def _conditions(conditions: tuple[VideoCondition, ...], temporal: int) -> list[o
 def _reference(control: VideoCondition) -> object:
     from diffusers.pipelines.ltx2 import LTX2ReferenceCondition
 
-    return LTX2ReferenceCondition(frames=[_image(frame) for frame in control.frames], strength=control.strength)
+    return LTX2ReferenceCondition(frames=[pil_image(frame) for frame in control.frames], strength=control.strength)
 
 
 def _two_stage(
@@ -545,31 +498,3 @@ def _two_stage(
         **conditioning,
         **common,
     )
-
-
-def _to_uint8(video: torch.Tensor, width: int, height: int) -> np.ndarray:
-    """(F, 3, H, W) floats in [0, 1] -> (F, height, width, 3) uint8, resized when the pipeline's size differs."""
-    import torch
-
-    video = video.float()
-    if video.shape[-2:] != (height, width):
-        video = torch.nn.functional.interpolate(video, size=(height, width), mode="bilinear", antialias=True)
-    video = (video.clamp(0, 1) * 255).round().to(torch.uint8)
-    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
-
-
-@contextmanager
-def _loras(pipe: Any, request: VideoRequest) -> Iterator[None]:
-    """The request's LoRAs in the shared transformer for the duration; unloaded afterwards, even on error."""
-    if not request.loras:
-        yield
-        return
-    try:
-        names = []
-        for i, lora in enumerate(request.loras):
-            names.append(f"milimo_lora_{i}")
-            pipe.load_lora_weights(lora.path, adapter_name=names[-1])
-        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in request.loras])
-        yield
-    finally:
-        pipe.unload_lora_weights()

@@ -21,8 +21,6 @@ All pipelines share one set of weights (`from_pipe`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +29,15 @@ import numpy as np
 
 from milimo.config import ModelConfig
 from milimo.errors import FailedPrecondition, InvalidArgument
+from milimo.models._diffusers import (
+    UPSAMPLER_DIR,
+    derive,
+    frames_to_uint8,
+    load_upsampler,
+    loras,
+    pil_image,
+    place,
+)
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
 from milimo.models.steps import step_callback
@@ -39,7 +46,6 @@ from milimo.tasks.context import TaskContext
 if TYPE_CHECKING:
     import torch
 
-UPSAMPLER_DIR = "latent_upsampler"
 
 # The two-stage recipe (diffusers' LTX-Video 0.9.7 docs): first pass at 2/3 of the size, refinement with
 # `REFINE_STRENGTH` of at most `REFINE_STEPS` steps.
@@ -171,7 +177,8 @@ class LTXVideoFamily:
 
     def load(self, config: ModelConfig, placement: Placement) -> LoadedModel:
         path = require_weights(config)
-        from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline, LTXPipeline
+        from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline, LTXLatentUpsamplePipeline, LTXPipeline
+        from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
         folder = _folder(path)
         if path.is_file():
@@ -180,12 +187,13 @@ class LTXVideoFamily:
         else:
             base = LTXPipeline.from_pretrained(folder, dtype=placement.dtype)
 
-        upsampler = _load_upsampler(folder, placement.dtype)
+        upsampler = load_upsampler(LTXLatentUpsamplerModel, folder, placement.dtype)
+        upsample = None if upsampler is None else LTXLatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler)
         pipelines = LTXPipelines(
             text_to_video=base,
-            image_to_video=_derive(LTXImageToVideoPipeline, base, placement.dtype),
-            condition=_derive(LTXConditionPipeline, base, placement.dtype),
-            upsample=_upsample_pipeline(base, upsampler),
+            image_to_video=derive(LTXImageToVideoPipeline, base, placement.dtype),
+            condition=derive(LTXConditionPipeline, base, placement.dtype),
+            upsample=upsample,
         )
         modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
         if upsampler is not None:
@@ -197,7 +205,7 @@ class LTXVideoFamily:
                 pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
         if placement.vae_tiling:
             base.vae.enable_tiling()
-        _place(loaded, pipelines, placement)
+        place(loaded, pipelines.denoisers(), pipelines.upsample, placement)
         return loaded
 
     # ---------------------------------------------------------------- generation
@@ -226,14 +234,14 @@ class LTXVideoFamily:
         pipe = pipelines.condition if request.upscale else getattr(pipelines, kind)
         ctx.log(f"{model.name}: {kind.replace('_', ' ')}{' with two-stage upscale' if request.upscale else ''}")
 
-        with _loras(pipe, request):
+        with loras(pipe, request.loras):
             if request.upscale:
                 video = _two_stage(pipelines, request, ctx, common)
             else:
                 callback = step_callback(ctx, request.steps)
                 kwargs = dict(common)
                 if kind == "image_to_video":
-                    kwargs["image"] = _image(request.conditions[0].frames[0])
+                    kwargs["image"] = pil_image(request.conditions[0].frames[0])
                 elif kind == "condition":
                     kwargs["conditions"] = _conditions(request.conditions)
                     kwargs["image_cond_noise_scale"] = _image_cond_noise(pipe)
@@ -245,7 +253,7 @@ class LTXVideoFamily:
                     callback_on_step_end=callback,
                     **kwargs,
                 ).frames
-        frames = _to_uint8(video[0], request.width, request.height)
+        frames = frames_to_uint8(video[0], request.width, request.height)
         if frames.shape[0] != request.frames:
             raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
         return VideoResult(frames=frames, fps=request.fps)
@@ -301,56 +309,6 @@ def _folder(path: Path) -> Path:
     return path.parent if path.is_file() else path
 
 
-def _derive(cls: Any, base: Any, dtype: torch.dtype) -> Any:
-    """Another pipeline class over the same modules. `from_pipe` casts the shared modules to its `dtype`
-    (float32 unless told), so it gets the loaded one; its warning about that cast is silenced, as it is a no-op."""
-    from diffusers.utils import logging as diffusers_logging
-
-    verbosity = diffusers_logging.get_verbosity()
-    diffusers_logging.set_verbosity_error()
-    try:
-        return cls.from_pipe(base, dtype=dtype)
-    finally:
-        diffusers_logging.set_verbosity(verbosity)
-
-
-def _load_upsampler(folder: Path, dtype: torch.dtype) -> object | None:
-    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
-
-    where = folder / UPSAMPLER_DIR
-    if (where / "config.json").is_file():
-        return LTXLatentUpsamplerModel.from_pretrained(where, dtype=dtype)
-    if (where / UPSAMPLER_DIR / "config.json").is_file():  # a whole LTXLatentUpsamplePipeline folder
-        return LTXLatentUpsamplerModel.from_pretrained(where, subfolder=UPSAMPLER_DIR, dtype=dtype)
-    return None
-
-
-def _upsample_pipeline(base: Any, upsampler: object | None) -> Any | None:
-    if upsampler is None:
-        return None
-    from diffusers import LTXLatentUpsamplePipeline
-
-    return LTXLatentUpsamplePipeline(vae=base.vae, latent_upsampler=upsampler)
-
-
-def _place(loaded: LoadedModel, pipelines: LTXPipelines, placement: Placement) -> None:
-    device = placement.device
-    if placement.offload == "none":
-        loaded.to(device)
-        return
-    if placement.offload == "model":
-        for pipe in pipelines.denoisers():  # the hooks sit on the shared modules; each pipeline re-arms them
-            pipe.enable_model_cpu_offload(device=device)
-    elif placement.offload == "sequential":
-        for pipe in pipelines.denoisers():
-            pipe.enable_sequential_cpu_offload(device=device)
-    else:
-        raise InvalidArgument("offload", f"must be none, model or sequential (got {placement.offload!r})")
-    if pipelines.upsample is not None:  # small, and outside the offload sequence
-        pipelines.upsample.latent_upsampler.to(device)
-    loaded.device = device
-
-
 # -------------------------------------------------------------------- generation helpers
 
 
@@ -401,21 +359,15 @@ def _pipeline_kind(request: VideoRequest) -> str:
     return "condition"
 
 
-def _image(frame: np.ndarray) -> object:
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(frame))
-
-
 def _conditions(conditions: tuple[VideoCondition, ...]) -> list[object]:
     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
     out = []
     for condition in conditions:
         if condition.frames.shape[0] == 1:
-            media = {"image": _image(condition.frames[0])}
+            media = {"image": pil_image(condition.frames[0])}
         else:  # the pipeline trims a clip to 8k+1 frames that fit after frame_index
-            media = {"video": [_image(frame) for frame in condition.frames]}
+            media = {"video": [pil_image(frame) for frame in condition.frames]}
         out.append(LTXVideoCondition(frame_index=condition.frame_index, strength=condition.strength, **media))
     return out
 
@@ -470,31 +422,3 @@ def _two_stage(pipelines: LTXPipelines, request: VideoRequest, ctx: TaskContext,
         **conditioning,
         **common,
     ).frames
-
-
-def _to_uint8(video: torch.Tensor, width: int, height: int) -> np.ndarray:
-    """(F, 3, H, W) floats in [0, 1] -> (F, height, width, 3) uint8, resized when the pipeline's size differs."""
-    import torch
-
-    video = video.float()
-    if video.shape[-2:] != (height, width):
-        video = torch.nn.functional.interpolate(video, size=(height, width), mode="bilinear", antialias=True)
-    video = (video.clamp(0, 1) * 255).round().to(torch.uint8)
-    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
-
-
-@contextmanager
-def _loras(pipe: Any, request: VideoRequest) -> Iterator[None]:
-    """The request's LoRAs in the shared transformer for the duration; unloaded afterwards, even on error."""
-    if not request.loras:
-        yield
-        return
-    try:
-        names = []
-        for i, lora in enumerate(request.loras):
-            names.append(f"milimo_lora_{i}")
-            pipe.load_lora_weights(lora.path, adapter_name=names[-1])
-        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in request.loras])
-        yield
-    finally:
-        pipe.unload_lora_weights()
