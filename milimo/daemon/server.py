@@ -82,12 +82,17 @@ class Daemon:
         engine = create_engine(config.database_url or sqlite_url(config.data_dir / "milimo.db"))
         await asyncio.to_thread(upgrade_schema, engine)
         self.db = Database(engine)
-        self.jobs = JobService(self.db, self.media, QueueLimits(config.max_attempts, config.max_queued))
+        limits = QueueLimits(config.max_attempts, config.max_queued)
+        self.jobs = JobService(self.db, self.media, limits, {model.name: model for model in config.models})
         self.catalog = CatalogService(self.db, self.media)
         self.media_service = MediaService(self.db, self.media)
         await self.jobs.recover()
         self.dispatcher = Dispatcher(
-            self.jobs, self.media, paused=config.start_paused, cancel_grace_s=config.cancel_grace_s
+            self.jobs,
+            self.media,
+            paused=config.start_paused,
+            cancel_grace_s=config.cancel_grace_s,
+            models=config.models,
         )
 
         interceptors = [TokenInterceptor(config.token)] if config.token else []

@@ -7,10 +7,11 @@ from fractions import Fraction
 from milimo.tasks.animatic import AnimaticSpec, render_animatic
 from milimo.tasks.context import TaskContext
 from milimo.tasks.registry import TaskOutput
+from milimo.tasks.resources import WorkerResources
 from milimo.v1 import jobs_pb2
 
 
-def run(request: jobs_pb2.JobRequest, ctx: TaskContext) -> list[TaskOutput]:
+def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResources) -> list[TaskOutput]:
     a = request.animatic
     spec = AnimaticSpec(
         width=a.width,

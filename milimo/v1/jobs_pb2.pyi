@@ -29,10 +29,36 @@ JOB_STATUS_CANCELLED: JobStatus
 JOB_STATUS_INTERRUPTED: JobStatus
 
 class JobRequest(_message.Message):
-    __slots__ = ("animatic",)
+    __slots__ = ("animatic", "video")
     ANIMATIC_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     animatic: AnimaticRequest
-    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ...) -> None: ...
+    video: VideoShotRequest
+    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ..., video: _Optional[_Union[VideoShotRequest, _Mapping]] = ...) -> None: ...
+
+class VideoShotRequest(_message.Message):
+    __slots__ = ("model", "prompt", "negative_prompt", "width", "height", "frames", "fps", "steps", "guidance", "seed")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    GUIDANCE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    frames: int
+    fps: _common_pb2.Rational
+    steps: int
+    guidance: float
+    seed: int
+    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frames: _Optional[int] = ..., fps: _Optional[_Union[_common_pb2.Rational, _Mapping]] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class AnimaticRequest(_message.Message):
     __slots__ = ("width", "height", "frames", "fps", "scene_heading", "description", "characters", "scene_number", "shot_number", "start_frame", "seed")

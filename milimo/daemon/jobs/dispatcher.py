@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 
+from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
@@ -44,7 +45,8 @@ class Lane:
         """Start the worker if there is none (called in a thread: spawning takes a moment)."""
         with self._worker_lock:
             if self._worker is None or not self._worker.alive:
-                self._worker = WorkerProcess(self.name, threadsafe_deliverer(self._loop, self._inbox))
+                deliver = threadsafe_deliverer(self._loop, self._inbox)
+                self._worker = WorkerProcess(self.name, deliver, self._dispatcher.models)
                 self._worker.start()
             return self._worker
 
@@ -138,7 +140,16 @@ class Lane:
 
 
 class Dispatcher:
-    def __init__(self, service: JobService, media: MediaStore, *, paused: bool, cancel_grace_s: float) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        media: MediaStore,
+        *,
+        paused: bool,
+        cancel_grace_s: float,
+        models: tuple[ModelConfig, ...] = (),
+    ) -> None:
+        self.models = models  # what the workers load through their arbiter
         self.resumed = asyncio.Event()
         if not paused:
             self.resumed.set()

@@ -67,8 +67,8 @@ class JobSubmission:
     labels: dict[str, str] = field(default_factory=dict)
     retry_of: str | None = None
 
-    def checked(self) -> NewJob:
-        kind = registry.kind_for(self.request)
+    def checked(self, models: registry.Models) -> NewJob:
+        kind = registry.kind_for(self.request, models)
         validation.in_range("priority", self.priority, validation.PRIORITY_MIN, validation.PRIORITY_MAX)
         validation.text("client_request_id", self.client_request_id, validation.CLIENT_REQUEST_ID_MAX)
         return NewJob(
@@ -85,8 +85,11 @@ class JobSubmission:
 
 
 class JobService:
-    def __init__(self, db: Database, media: MediaStore, limits: QueueLimits) -> None:
+    def __init__(
+        self, db: Database, media: MediaStore, limits: QueueLimits, models: registry.Models | None = None
+    ) -> None:
         self.db = db
+        self.models = models or {}  # requests naming a model are checked against these
         self.media = media
         self.limits = limits
         self.hub = EventHub()
@@ -105,7 +108,7 @@ class JobService:
         news = []
         for index, submission in enumerate(submissions):
             try:
-                news.append(submission.checked())
+                news.append(submission.checked(self.models))
             except InvalidArgument as error:
                 if not prefix_fields:
                     raise

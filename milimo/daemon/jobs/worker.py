@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol, worker_main
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,14 @@ class WorkerExited:
 
 
 class WorkerProcess:
-    def __init__(self, lane: str, deliver: Callable[[protocol.WorkerMessage | WorkerExited], None]) -> None:
+    def __init__(
+        self,
+        lane: str,
+        deliver: Callable[[protocol.WorkerMessage | WorkerExited], None],
+        models: tuple[ModelConfig, ...] = (),
+    ) -> None:
         self.lane = lane
+        self.models = models
         self._deliver = deliver
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn = None
@@ -44,7 +51,7 @@ class WorkerProcess:
         parent_conn, child_conn = context.Pipe(duplex=True)
         process = context.Process(
             target=worker_main.main,
-            args=(child_conn, os.getpid()),
+            args=(child_conn, os.getpid(), self.models),
             name=f"milimo-worker-{self.lane}",
             daemon=True,
         )

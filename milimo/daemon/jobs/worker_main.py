@@ -18,10 +18,12 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol
 from milimo.daemon.media_store import sha256_of
 from milimo.tasks.context import TaskCancelled
 from milimo.tasks.registry import KINDS
+from milimo.tasks.resources import WorkerResources
 from milimo.v1 import jobs_pb2
 
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress events a second reach the database
@@ -80,12 +82,14 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def _run(job: protocol.RunJob, send: _Sender, cancel: threading.Event) -> protocol.JobFinished:
+def _run(
+    job: protocol.RunJob, send: _Sender, cancel: threading.Event, resources: WorkerResources
+) -> protocol.JobFinished:
     job.scratch_dir.mkdir(parents=True, exist_ok=True)
     ctx = _Context(job.job_id, job.scratch_dir, send, cancel)
     try:
         request = jobs_pb2.JobRequest.FromString(job.request)
-        outputs = KINDS[job.kind].run(request, ctx)
+        outputs = KINDS[job.kind].run(request, ctx, resources)
         ctx.raise_if_cancelled()
         described = tuple(
             protocol.Output(o.path, o.mime_type, sha256_of(o.path), o.path.stat().st_size, o.media) for o in outputs
@@ -98,7 +102,7 @@ def _run(job: protocol.RunJob, send: _Sender, cancel: threading.Event) -> protoc
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def main(conn: Connection, parent_pid: int) -> None:
+def main(conn: Connection, parent_pid: int, models: tuple[ModelConfig, ...] = ()) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:  # the daemon died before prctl took effect
         os._exit(1)
@@ -109,6 +113,7 @@ def main(conn: Connection, parent_pid: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
 
     send = _Sender(conn)
+    resources = WorkerResources(models)
     jobs: list[protocol.RunJob] = []
     have_job = threading.Condition()
     cancels: dict[str, threading.Event] = {}
@@ -136,7 +141,7 @@ def main(conn: Connection, parent_pid: int) -> None:
             have_job.wait_for(lambda: bool(jobs))
             job = jobs.pop(0)
             cancel = cancels[job.job_id]
-        finished = _run(job, send, cancel)
+        finished = _run(job, send, cancel, resources)
         with have_job:
             cancels.pop(job.job_id, None)
         send(finished)

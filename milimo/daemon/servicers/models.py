@@ -7,6 +7,7 @@ import grpc
 from milimo.config import ModelConfig
 from milimo.daemon.servicers.status import maps_errors
 from milimo.errors import NotFound
+from milimo.tasks.registry import VIDEO_FAMILIES
 from milimo.v1 import models_pb2, models_pb2_grpc
 
 BUILTIN = models_pb2.Model(
@@ -30,6 +31,7 @@ def _model(config: ModelConfig) -> models_pb2.Model:
         device=config.device,
         state=models_pb2.MODEL_STATE_ON_DISK if present else models_pb2.MODEL_STATE_MISSING,
         detail=detail,
+        job_kinds=["video"] if config.family in VIDEO_FAMILIES else [],
     )
 
 
