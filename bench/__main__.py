@@ -15,12 +15,22 @@ import sys
 import time
 from collections.abc import Iterator
 
-from bench import get_latency, list_jobs, model_switch, startup, submit, transfer, watch_latency
+from bench import (
+    get_latency,
+    job_overhead,
+    list_jobs,
+    model_switch,
+    startup,
+    submit,
+    transfer,
+    watch_latency,
+)
 from bench.common import Result, Suite, others_meter
 
 # In the issues' order; list and startup reuse the 10,000 jobs that submit leaves behind.
 BENCHMARKS = {
-    module.NAME: module for module in (get_latency, watch_latency, transfer, submit, list_jobs, startup, model_switch)
+    module.NAME: module
+    for module in (get_latency, watch_latency, transfer, submit, list_jobs, startup, model_switch, job_overhead)
 }
 
 

@@ -96,10 +96,11 @@ class LTXVideoFamily:
 
     # ---------------------------------------------------------------- tiny checkpoint
 
-    def make_tiny(self, target: Path) -> None:
+    def make_tiny(self, target: Path, *, width: int = 32, layers: int = 2) -> None:
         """A seeded random-weight LTX-Video in the diffusers layout, with a latent upsampler: for tests only.
 
         Real compression ratios (32 spatial, 8 temporal), so the same size rules hold as for the real model.
+        `width` and `layers` size the transformer (benchmarks build a mid-size one; width a multiple of 4).
         """
         import torch
         from diffusers import (
@@ -137,9 +138,9 @@ class LTXVideoFamily:
                 in_channels=8,
                 out_channels=8,
                 num_attention_heads=4,
-                attention_head_dim=8,
-                cross_attention_dim=32,
-                num_layers=2,
+                attention_head_dim=width // 4,
+                cross_attention_dim=width,
+                num_layers=layers,
                 caption_channels=32,
             )
             torch.manual_seed(2)
