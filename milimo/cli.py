@@ -103,10 +103,7 @@ def submit_animatic(
     config: ConfigOption = None,
 ) -> None:
     """Queue an animatic card clip; prints the job id."""
-    try:
-        rate = Fraction(fps)
-    except (ValueError, ZeroDivisionError):
-        _fail(f"--fps: {fps!r} is not a frame rate")
+    rate = _frame_rate(fps)
     request = jobs_pb2.JobRequest(
         animatic=jobs_pb2.AnimaticRequest(
             width=width,
@@ -123,6 +120,51 @@ def submit_animatic(
     with _client(config) as client:
         job = client.submit(request, priority=priority, project_id=project)
     print(job.id)
+
+
+@submit_app.command("video")
+def submit_video(
+    model: Annotated[str, typer.Option(help="a configured video model (`milimo models list`)")],
+    prompt: Annotated[str, typer.Option(help="what the shot shows")],
+    negative_prompt: str = "",
+    frames: Annotated[int, typer.Option(help="LTX models take 8k+1 frames")] = 97,
+    width: int = 768,
+    height: int = 512,
+    fps: Annotated[str, typer.Option(help="frame rate: 24, 25, 30000/1001 …")] = "24",
+    steps: int = 30,
+    guidance: float = 3.0,
+    seed: int = 0,
+    priority: int = 0,
+    project: Annotated[str, typer.Option(help="project id")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Queue a generated shot; prints the job id."""
+    rate = _frame_rate(fps)
+    request = jobs_pb2.JobRequest(
+        video=jobs_pb2.VideoShotRequest(
+            model=model,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            width=width,
+            height=height,
+            frames=frames,
+            fps=common_pb2.Rational(num=rate.numerator, den=rate.denominator),
+            steps=steps,
+            guidance=guidance,
+            seed=seed,
+        )
+    )
+    with _client(config) as client:
+        job = client.submit(request, priority=priority, project_id=project)
+    print(job.id)
+
+
+def _frame_rate(text: str) -> Fraction:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        _fail(f"--fps: {text!r} is not a frame rate")
+        raise
 
 
 @app.command()

@@ -91,3 +91,19 @@ def test_requests_are_checked_against_the_configured_models(video_daemon):
     assert failed.status == FAILED and "frames" in failed.reason
     listed = {m.name: m for m in client.models.ListModels(models_pb2.ListModelsRequest()).models}
     assert list(listed["tiny-ltx2"].job_kinds) == ["video"]
+
+
+def test_the_cli_submits_a_shot(video_daemon):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MILIMO_ADDRESS": video_daemon.address}
+    args = ["submit", "video", "--model", "tiny-ltx", "--prompt", "a kite", "--frames", "9", "--width", "64"]
+    args += ["--height", "64", "--steps", "2"]
+    submitted = subprocess.run(
+        [sys.executable, "-m", "milimo", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job = video_daemon.client().wait(submitted.stdout.strip())
+    assert job.status == SUCCEEDED, job.reason
