@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from milimo.config import ModelConfig
 from milimo.errors import InvalidArgument
 from milimo.models.base import LoadedModel, Placement
 from milimo.models.requests import LoraWeight
@@ -59,6 +60,24 @@ def place(loaded: LoadedModel, denoisers: tuple[Any, ...], upsample: Any | None,
     if upsample is not None:  # small, and outside the offload sequence
         upsample.latent_upsampler.to(device)
     loaded.device = device
+
+
+def assemble(
+    config: ModelConfig, placement: Placement, base: Any, pipelines: Any, upsampler: object | None
+) -> LoadedModel:
+    """The loaded model of a video family: its base pipeline, the derived ones (`pipelines`, with
+    `denoisers()` and `upsample`) and the upsampler, quiet and placed."""
+    modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
+    if upsampler is not None:
+        modules["latent_upsampler"] = upsampler
+    loaded = LoadedModel(config, modules, placement)
+    for pipe in (*pipelines.denoisers(), pipelines.upsample):
+        if pipe is not None:
+            pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
+    if placement.vae_tiling:
+        base.vae.enable_tiling()
+    place(loaded, pipelines.denoisers(), pipelines.upsample, placement)
+    return loaded
 
 
 def pil_image(frame: np.ndarray) -> object:

@@ -31,12 +31,12 @@ from milimo.config import ModelConfig
 from milimo.errors import FailedPrecondition, InvalidArgument
 from milimo.models._diffusers import (
     UPSAMPLER_DIR,
+    assemble,
     derive,
     frames_to_uint8,
     load_upsampler,
     loras,
     pil_image,
-    place,
 )
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
@@ -196,18 +196,7 @@ class LTXVideoFamily:
             condition=derive(LTXConditionPipeline, base, placement.dtype),
             upsample=upsample,
         )
-        modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
-        if upsampler is not None:
-            modules["latent_upsampler"] = upsampler
-        loaded = LoadedModel(config, modules, placement)
-
-        for pipe in (*pipelines.denoisers(), pipelines.upsample):
-            if pipe is not None:
-                pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
-        if placement.vae_tiling:
-            base.vae.enable_tiling()
-        place(loaded, pipelines.denoisers(), pipelines.upsample, placement)
-        return loaded
+        return assemble(config, placement, base, pipelines, upsampler)
 
     # ---------------------------------------------------------------- generation
 

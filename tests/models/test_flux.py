@@ -15,6 +15,7 @@ from milimo.models.families import family
 from milimo.models.flux import FILL_DIR, REDUX_DIR, FluxFamily
 from milimo.models.requests import ImageRequest, LoraWeight
 from milimo.tasks.context import TaskCancelled
+from tests.models.lora import random_lora
 from tests.task_context import RecordingContext
 
 pytestmark = pytest.mark.slow
@@ -57,17 +58,9 @@ def bare_model(flux_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Load
 def lora_file(flux_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LoRA on the tiny transformer's attention, with random (non-zero) up-projections."""
     from diffusers import FluxPipeline, FluxTransformer2DModel
-    from peft import LoraConfig
-    from peft.utils import get_peft_model_state_dict
 
     transformer = FluxTransformer2DModel.from_pretrained(flux_dir, subfolder="transformer")
-    torch.manual_seed(1)
-    transformer.add_adapter(
-        LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"], init_lora_weights=False)
-    )
-    folder = tmp_path_factory.mktemp("flux-lora")
-    FluxPipeline.save_lora_weights(folder, transformer_lora_layers=get_peft_model_state_dict(transformer))
-    return folder / "pytorch_lora_weights.safetensors"
+    return random_lora(FluxPipeline, transformer, tmp_path_factory.mktemp("flux-lora"))
 
 
 def generate(model: LoadedModel, ctx: RecordingContext | None = None, **fields: object) -> np.ndarray:

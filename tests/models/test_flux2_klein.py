@@ -15,6 +15,7 @@ from milimo.models.families import family
 from milimo.models.flux2_klein import Flux2KleinFamily
 from milimo.models.requests import ImageRequest, LoraWeight
 from milimo.tasks.context import TaskCancelled
+from tests.models.lora import random_lora
 from tests.task_context import RecordingContext
 
 pytestmark = pytest.mark.slow
@@ -47,17 +48,9 @@ def model(klein_dir: Path) -> LoadedModel:
 def lora_file(klein_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LoRA on the tiny transformer's attention, with random (non-zero) up-projections."""
     from diffusers import Flux2KleinPipeline, Flux2Transformer2DModel
-    from peft import LoraConfig
-    from peft.utils import get_peft_model_state_dict
 
     transformer = Flux2Transformer2DModel.from_pretrained(klein_dir, subfolder="transformer")
-    torch.manual_seed(1)
-    transformer.add_adapter(
-        LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"], init_lora_weights=False)
-    )
-    folder = tmp_path_factory.mktemp("klein-lora")
-    Flux2KleinPipeline.save_lora_weights(folder, transformer_lora_layers=get_peft_model_state_dict(transformer))
-    return folder / "pytorch_lora_weights.safetensors"
+    return random_lora(Flux2KleinPipeline, transformer, tmp_path_factory.mktemp("klein-lora"))
 
 
 def generate(model: LoadedModel, ctx: RecordingContext | None = None, **fields: object) -> np.ndarray:
