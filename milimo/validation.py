@@ -93,3 +93,18 @@ def page_size(field: str, value: int) -> int:
     if value == 0:
         return PAGE_SIZE_DEFAULT
     return in_range(field, value, 1, PAGE_SIZE_MAX)
+
+
+def real_range(field: str, value: float, low: float, high: float) -> float:
+    if not low <= value <= high:  # also refuses NaN
+        raise InvalidArgument(field, f"must be from {low:g} to {high:g} (got {value})")
+    return value
+
+
+def asset_id(field: str, value: str) -> str:
+    """A required asset id (`a-` and 16 hex digits)."""
+    if not value:
+        raise InvalidArgument(field, "must name an asset (a-…)")
+    if not ID_PATTERN.match(value) or not value.startswith("a-"):
+        raise InvalidArgument(field, f"is not an asset id (got {value[:40]!r})")
+    return value

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from milimo.tasks.context import TaskCancelled
+from milimo.tasks.inputs import InputFile, input_named
 
 
 class RecordingContext:
@@ -17,8 +19,12 @@ class RecordingContext:
         *,
         cancel_after_reports: int | None = None,
         cancel_after_checks: int | None = None,
+        inputs: dict[str, InputFile] | None = None,
+        facts: dict[str, Any] | None = None,
     ) -> None:
         self._scratch = scratch
+        self._inputs = inputs or {}
+        self._facts = facts or {}
         self._cancelled = False
         self.cancel_after_reports = cancel_after_reports
         self.cancel_after_checks = cancel_after_checks
@@ -52,3 +58,10 @@ class RecordingContext:
             self._cancelled = True
         if self._cancelled:
             raise TaskCancelled("cancelled by the test")
+
+    def input(self, asset_id: str) -> InputFile:
+        return input_named(self._inputs, asset_id)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self._facts

@@ -42,8 +42,23 @@ def _check_size(field: str, size: int) -> int:
     return validation.in_range(field, size, 0, UPLOAD_SIZE_MAX)
 
 
+def describe_image(path: Path) -> dict:
+    """Width and height from the image's header (Pillow reads no pixels for this)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError) as exc:
+        log.info("no image info for %s: %s", path.name, exc)
+        return {}
+    return {"width": width, "height": height, "frames": 1}
+
+
 def describe_media(path: Path, mime_type: str) -> dict:
-    """Picture facts for video files; an unreadable file just has none."""
+    """Picture facts for image and video files; an unreadable file just has none."""
+    if mime_type.startswith("image/"):
+        return describe_image(path)
     if not mime_type.startswith("video/"):
         return {}
     from milimo.media import ops

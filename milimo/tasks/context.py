@@ -7,7 +7,9 @@ the concrete implementation (events go back to the daemon over the worker channe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from milimo.tasks.inputs import InputFile
 
 
 class TaskCancelled(Exception):
@@ -33,3 +35,10 @@ class TaskContext(Protocol):
 
     def raise_if_cancelled(self) -> None:
         """Raise `TaskCancelled` if a cancel was requested."""
+
+    def input(self, asset_id: str) -> InputFile:
+        """The file of an asset the request names (InvalidArgument if the request did not name it)."""
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What the daemon looked up for this job when it started (a cut: the project and its shots)."""

@@ -29,15 +29,59 @@ JOB_STATUS_CANCELLED: JobStatus
 JOB_STATUS_INTERRUPTED: JobStatus
 
 class JobRequest(_message.Message):
-    __slots__ = ("animatic", "video")
+    __slots__ = ("animatic", "video", "image", "inpaint", "last_frame", "split_shot", "render_cut")
     ANIMATIC_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    INPAINT_FIELD_NUMBER: _ClassVar[int]
+    LAST_FRAME_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_SHOT_FIELD_NUMBER: _ClassVar[int]
+    RENDER_CUT_FIELD_NUMBER: _ClassVar[int]
     animatic: AnimaticRequest
     video: VideoShotRequest
-    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ..., video: _Optional[_Union[VideoShotRequest, _Mapping]] = ...) -> None: ...
+    image: ImageRequest
+    inpaint: InpaintRequest
+    last_frame: LastFrameRequest
+    split_shot: SplitShotRequest
+    render_cut: RenderCutRequest
+    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ..., video: _Optional[_Union[VideoShotRequest, _Mapping]] = ..., image: _Optional[_Union[ImageRequest, _Mapping]] = ..., inpaint: _Optional[_Union[InpaintRequest, _Mapping]] = ..., last_frame: _Optional[_Union[LastFrameRequest, _Mapping]] = ..., split_shot: _Optional[_Union[SplitShotRequest, _Mapping]] = ..., render_cut: _Optional[_Union[RenderCutRequest, _Mapping]] = ...) -> None: ...
+
+class LoraRef(_message.Message):
+    __slots__ = ("asset_id", "weight")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    weight: float
+    def __init__(self, asset_id: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class Conditioning(_message.Message):
+    __slots__ = ("asset_id", "frame_index", "strength", "source_start_frame", "source_frames")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAME_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_START_FRAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    frame_index: int
+    strength: float
+    source_start_frame: int
+    source_frames: int
+    def __init__(self, asset_id: _Optional[str] = ..., frame_index: _Optional[int] = ..., strength: _Optional[float] = ..., source_start_frame: _Optional[int] = ..., source_frames: _Optional[int] = ...) -> None: ...
+
+class ChainOptions(_message.Message):
+    __slots__ = ("chunk_frames", "overlap_frames", "chunk_prompts", "continue_story")
+    CHUNK_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_STORY_FIELD_NUMBER: _ClassVar[int]
+    chunk_frames: int
+    overlap_frames: int
+    chunk_prompts: _containers.RepeatedScalarFieldContainer[str]
+    continue_story: bool
+    def __init__(self, chunk_frames: _Optional[int] = ..., overlap_frames: _Optional[int] = ..., chunk_prompts: _Optional[_Iterable[str]] = ..., continue_story: _Optional[bool] = ...) -> None: ...
 
 class VideoShotRequest(_message.Message):
-    __slots__ = ("model", "prompt", "negative_prompt", "width", "height", "frames", "fps", "steps", "guidance", "seed")
+    __slots__ = ("model", "prompt", "negative_prompt", "width", "height", "frames", "fps", "steps", "guidance", "seed", "loras", "conditions", "control_asset_id", "control_strength", "enhance_prompt", "upscale", "chain")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +92,13 @@ class VideoShotRequest(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     GUIDANCE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    LORAS_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    ENHANCE_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    UPSCALE_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
     model: str
     prompt: str
     negative_prompt: str
@@ -58,7 +109,136 @@ class VideoShotRequest(_message.Message):
     steps: int
     guidance: float
     seed: int
-    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frames: _Optional[int] = ..., fps: _Optional[_Union[_common_pb2.Rational, _Mapping]] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    loras: _containers.RepeatedCompositeFieldContainer[LoraRef]
+    conditions: _containers.RepeatedCompositeFieldContainer[Conditioning]
+    control_asset_id: str
+    control_strength: float
+    enhance_prompt: bool
+    upscale: bool
+    chain: ChainOptions
+    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frames: _Optional[int] = ..., fps: _Optional[_Union[_common_pb2.Rational, _Mapping]] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., seed: _Optional[int] = ..., loras: _Optional[_Iterable[_Union[LoraRef, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[Conditioning, _Mapping]]] = ..., control_asset_id: _Optional[str] = ..., control_strength: _Optional[float] = ..., enhance_prompt: _Optional[bool] = ..., upscale: _Optional[bool] = ..., chain: _Optional[_Union[ChainOptions, _Mapping]] = ...) -> None: ...
+
+class ImageRequest(_message.Message):
+    __slots__ = ("model", "prompt", "negative_prompt", "width", "height", "steps", "guidance", "true_cfg", "seed", "reference_asset_ids", "init_asset_id", "strength", "loras", "enhance_prompt")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    GUIDANCE_FIELD_NUMBER: _ClassVar[int]
+    TRUE_CFG_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ASSET_IDS_FIELD_NUMBER: _ClassVar[int]
+    INIT_ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    LORAS_FIELD_NUMBER: _ClassVar[int]
+    ENHANCE_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    true_cfg: float
+    seed: int
+    reference_asset_ids: _containers.RepeatedScalarFieldContainer[str]
+    init_asset_id: str
+    strength: float
+    loras: _containers.RepeatedCompositeFieldContainer[LoraRef]
+    enhance_prompt: bool
+    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., true_cfg: _Optional[float] = ..., seed: _Optional[int] = ..., reference_asset_ids: _Optional[_Iterable[str]] = ..., init_asset_id: _Optional[str] = ..., strength: _Optional[float] = ..., loras: _Optional[_Iterable[_Union[LoraRef, _Mapping]]] = ..., enhance_prompt: _Optional[bool] = ...) -> None: ...
+
+class PointPrompt(_message.Message):
+    __slots__ = ("x", "y", "label")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    label: int
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., label: _Optional[int] = ...) -> None: ...
+
+class Box(_message.Message):
+    __slots__ = ("x0", "y0", "x1", "y1")
+    X0_FIELD_NUMBER: _ClassVar[int]
+    Y0_FIELD_NUMBER: _ClassVar[int]
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Y1_FIELD_NUMBER: _ClassVar[int]
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    def __init__(self, x0: _Optional[float] = ..., y0: _Optional[float] = ..., x1: _Optional[float] = ..., y1: _Optional[float] = ...) -> None: ...
+
+class SegmentationPrompt(_message.Message):
+    __slots__ = ("model", "points", "box", "text")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    points: _containers.RepeatedCompositeFieldContainer[PointPrompt]
+    box: Box
+    text: str
+    def __init__(self, model: _Optional[str] = ..., points: _Optional[_Iterable[_Union[PointPrompt, _Mapping]]] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
+
+class InpaintRequest(_message.Message):
+    __slots__ = ("model", "asset_id", "prompt", "mask_asset_id", "segment", "track_asset_id", "segment_frame", "object_ids", "grow_pixels", "steps", "guidance", "seed", "strength", "loras")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MASK_ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    TRACK_ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FRAME_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROW_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    GUIDANCE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    LORAS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    asset_id: str
+    prompt: str
+    mask_asset_id: str
+    segment: SegmentationPrompt
+    track_asset_id: str
+    segment_frame: int
+    object_ids: _containers.RepeatedScalarFieldContainer[int]
+    grow_pixels: int
+    steps: int
+    guidance: float
+    seed: int
+    strength: float
+    loras: _containers.RepeatedCompositeFieldContainer[LoraRef]
+    def __init__(self, model: _Optional[str] = ..., asset_id: _Optional[str] = ..., prompt: _Optional[str] = ..., mask_asset_id: _Optional[str] = ..., segment: _Optional[_Union[SegmentationPrompt, _Mapping]] = ..., track_asset_id: _Optional[str] = ..., segment_frame: _Optional[int] = ..., object_ids: _Optional[_Iterable[int]] = ..., grow_pixels: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., seed: _Optional[int] = ..., strength: _Optional[float] = ..., loras: _Optional[_Iterable[_Union[LoraRef, _Mapping]]] = ...) -> None: ...
+
+class LastFrameRequest(_message.Message):
+    __slots__ = ("asset_id", "frames_from_end")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FROM_END_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    frames_from_end: int
+    def __init__(self, asset_id: _Optional[str] = ..., frames_from_end: _Optional[int] = ...) -> None: ...
+
+class SplitShotRequest(_message.Message):
+    __slots__ = ("asset_id", "frame")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    frame: int
+    def __init__(self, asset_id: _Optional[str] = ..., frame: _Optional[int] = ...) -> None: ...
+
+class RenderCutRequest(_message.Message):
+    __slots__ = ("project_id", "include_missing")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_MISSING_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    include_missing: bool
+    def __init__(self, project_id: _Optional[str] = ..., include_missing: _Optional[bool] = ...) -> None: ...
 
 class AnimaticRequest(_message.Message):
     __slots__ = ("width", "height", "frames", "fps", "scene_heading", "description", "characters", "scene_number", "shot_number", "start_frame", "seed")

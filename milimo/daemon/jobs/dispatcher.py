@@ -18,6 +18,7 @@ from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
 from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess, threadsafe_deliverer
 from milimo.daemon.media_store import MediaStore
+from milimo.errors import FailedPrecondition
 from milimo.tasks.registry import LANES
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,12 @@ class Lane:
         self.current, self._killed_for_cancel = job, False
         scratch = self._media.scratch_dir(job.id, job.attempts)
         try:
-            worker.send(protocol.RunJob(job.id, job.kind, job.request, scratch))
+            try:
+                files, facts = await self._service.gather_inputs(job)
+            except FailedPrecondition as error:
+                await self._service.fail(job, str(error))
+                return
+            worker.send(protocol.RunJob(job.id, job.kind, job.request, scratch, files, facts))
             if self._dispatcher.cancel_pending(job.id):
                 self.cancel(job.id)
             outcome = await self._relay_until_finished(job)

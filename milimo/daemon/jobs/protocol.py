@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from milimo.tasks.inputs import InputFile
 
 
 # daemon -> worker
@@ -13,6 +16,8 @@ class RunJob:
     kind: str
     request: bytes
     scratch_dir: Path
+    inputs: dict[str, InputFile] = field(default_factory=dict)  # by asset id
+    facts: dict[str, Any] = field(default_factory=dict)  # what the daemon looked up for the kind
 
 
 @dataclass(frozen=True)

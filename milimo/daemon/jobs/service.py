@@ -5,12 +5,14 @@ published to live watchers. No gRPC here."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from milimo import validation
+from milimo.daemon.jobs import inputs
 from milimo.daemon.jobs.events import EventHub
 from milimo.daemon.jobs.model import EventRecord, EventType, JobRecord, JobStatus, NewJob
 from milimo.daemon.jobs.protocol import Output
@@ -21,6 +23,7 @@ from milimo.daemon.store import jobs as store
 from milimo.daemon.store.database import Database
 from milimo.errors import FailedPrecondition, InvalidArgument, NotFound
 from milimo.tasks import registry
+from milimo.tasks.inputs import InputFile
 from milimo.v1 import jobs_pb2
 
 if TYPE_CHECKING:
@@ -67,14 +70,15 @@ class JobSubmission:
     labels: dict[str, str] = field(default_factory=dict)
     retry_of: str | None = None
 
-    def checked(self, models: registry.Models) -> NewJob:
-        kind = registry.kind_for(self.request, models)
+    def checked(self, models: registry.Models) -> tuple[NewJob, registry.TaskKind, jobs_pb2.JobRequest]:
+        """The job to insert, with its kind and the request it runs (a one-frame video runs as an image)."""
+        kind, request = registry.kind_for(self.request, models)
         validation.in_range("priority", self.priority, validation.PRIORITY_MIN, validation.PRIORITY_MAX)
         validation.text("client_request_id", self.client_request_id, validation.CLIENT_REQUEST_ID_MAX)
-        return NewJob(
+        new = NewJob(
             kind=kind.name,
             lane=kind.lane,
-            request=self.request.SerializeToString(deterministic=True),
+            request=request.SerializeToString(deterministic=True),
             priority=self.priority,
             project_id=validation.optional_id("project_id", self.project_id),
             shot_id=validation.optional_id("shot_id", self.shot_id),
@@ -82,6 +86,7 @@ class JobSubmission:
             labels=validation.labels("labels", self.labels),
             retry_of=self.retry_of,
         )
+        return new, kind, request
 
 
 class JobService:
@@ -105,21 +110,20 @@ class JobService:
         """Queue every submission in one transaction, or none; errors name `jobs[i].<field>`."""
         if not 1 <= len(submissions) <= BATCH_MAX:
             raise InvalidArgument("jobs", f"a batch holds 1 to {BATCH_MAX} jobs (got {len(submissions)})")
-        news = []
+        checked = []
         for index, submission in enumerate(submissions):
-            try:
-                news.append(submission.checked(self.models))
-            except InvalidArgument as error:
-                if not prefix_fields:
-                    raise
-                raise InvalidArgument(f"jobs[{index}].{error.field}", error.rule) from error
+            with _field_prefix(f"jobs[{index}]." if prefix_fields else ""):
+                checked.append(submission.checked(self.models))
+        news = [new for new, _, _ in checked]
 
         def insert(conn):  # noqa: ANN001
-            for new in news:
+            for index, (new, kind, request) in enumerate(checked):
                 if new.project_id:
                     catalog.get_project(conn, new.project_id)
                 if new.shot_id:
                     catalog.get_shot(conn, new.shot_id)
+                with _field_prefix(f"jobs[{index}]." if prefix_fields else ""):
+                    inputs.check_submitted(conn, kind, request)
             return store.insert_jobs(
                 conn, news, max_attempts=self.limits.max_attempts, max_queued=self.limits.max_queued
             )
@@ -286,6 +290,12 @@ class JobService:
         self.hub.publish([event])
         return job
 
+    async def gather_inputs(self, job: JobRecord) -> tuple[dict[str, InputFile], dict[str, Any]]:
+        """The files of the assets a claimed job reads, and the catalogue facts its kind needs."""
+        request = jobs_pb2.JobRequest.FromString(job.request)
+        kind = registry.KINDS[job.kind]
+        return await self.db.read(lambda conn: inputs.gather(conn, self.media, kind, request))
+
     async def progress(self, job_id: str, step: int, total: int, message: str) -> None:
         event = await self.db.write(lambda conn: store.set_progress(conn, job_id, step, total, message))
         if event is not None:
@@ -357,6 +367,17 @@ class JobService:
     def _check_id(job_id: str) -> None:
         if not validation.ID_PATTERN.match(job_id) or not job_id.startswith("j-"):
             raise NotFound("job", job_id[:64])
+
+
+@contextlib.contextmanager
+def _field_prefix(prefix: str) -> Iterator[None]:
+    """Name a batch's failing job in the field of its error, e.g. `jobs[3].video.width`."""
+    try:
+        yield
+    except InvalidArgument as error:
+        if not prefix:
+            raise
+        raise InvalidArgument(f"{prefix}{error.field}", error.rule) from error
 
 
 def _is_terminal(event: EventRecord) -> bool:

@@ -17,11 +17,13 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol
 from milimo.daemon.media_store import sha256_of
 from milimo.tasks.context import TaskCancelled
+from milimo.tasks.inputs import InputFile, input_named
 from milimo.tasks.registry import KINDS
 from milimo.tasks.resources import WorkerResources
 from milimo.v1 import jobs_pb2
@@ -33,9 +35,11 @@ log = logging.getLogger("milimo.worker")
 class _Context:
     """TaskContext for one job attempt; events go straight back over the pipe."""
 
-    def __init__(self, job_id: str, scratch_dir: Path, send: _Sender, cancel: threading.Event) -> None:
-        self._job_id = job_id
-        self._scratch_dir = scratch_dir
+    def __init__(self, job: protocol.RunJob, send: _Sender, cancel: threading.Event) -> None:
+        self._job_id = job.job_id
+        self._scratch_dir = job.scratch_dir
+        self._inputs = job.inputs
+        self._facts = job.facts
         self._send = send
         self._cancel = cancel
         self._last_progress = 0.0
@@ -63,6 +67,13 @@ class _Context:
         if self._cancel.is_set():
             raise TaskCancelled(self._job_id)
 
+    def input(self, asset_id: str) -> InputFile:
+        return input_named(self._inputs, asset_id)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self._facts
+
 
 class _Sender:
     def __init__(self, conn: Connection) -> None:
@@ -86,7 +97,7 @@ def _run(
     job: protocol.RunJob, send: _Sender, cancel: threading.Event, resources: WorkerResources
 ) -> protocol.JobFinished:
     job.scratch_dir.mkdir(parents=True, exist_ok=True)
-    ctx = _Context(job.job_id, job.scratch_dir, send, cancel)
+    ctx = _Context(job, send, cancel)
     try:
         request = jobs_pb2.JobRequest.FromString(job.request)
         outputs = KINDS[job.kind].run(request, ctx, resources)

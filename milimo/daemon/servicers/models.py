@@ -7,7 +7,7 @@ import grpc
 from milimo.config import ModelConfig
 from milimo.daemon.servicers.status import maps_errors
 from milimo.errors import NotFound
-from milimo.tasks.registry import VIDEO_FAMILIES
+from milimo.tasks.registry import IMAGE_FAMILIES, VIDEO_FAMILIES
 from milimo.v1 import models_pb2, models_pb2_grpc
 
 BUILTIN = models_pb2.Model(
@@ -18,6 +18,14 @@ BUILTIN = models_pb2.Model(
     detail="built-in timing cards; needs no weights",
     job_kinds=["animatic"],
 )
+
+
+def _job_kinds(family: str) -> list[str]:
+    if family in VIDEO_FAMILIES:
+        return ["video"]
+    if family in IMAGE_FAMILIES:
+        return ["image", "inpaint"]
+    return []
 
 
 def _model(config: ModelConfig) -> models_pb2.Model:
@@ -31,7 +39,7 @@ def _model(config: ModelConfig) -> models_pb2.Model:
         device=config.device,
         state=models_pb2.MODEL_STATE_ON_DISK if present else models_pb2.MODEL_STATE_MISSING,
         detail=detail,
-        job_kinds=["video"] if config.family in VIDEO_FAMILIES else [],
+        job_kinds=_job_kinds(config.family),
     )
 
 
