@@ -65,3 +65,37 @@ def sqlite_daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
     process = DaemonProcess(tmp_path / "data")
     yield process
     process.stop()
+
+
+TINY_MODELS = {
+    "tiny-ltx": "ltx-video",
+    "tiny-ltx2": "ltx2",
+    "tiny-flux": "flux",
+    "tiny-klein": "flux2-klein",
+    "tiny-sam3": "sam3",
+    "tiny-sam2": "sam2",
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config file naming a tiny random-weight checkpoint of every family, built once per run."""
+    from milimo.models.families import family
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    lines = []
+    for name, family_name in TINY_MODELS.items():
+        family(family_name).make_tiny(root / name)
+        lines.append(f'[[models]]\nname = "{name}"\nfamily = "{family_name}"\npath = "{root / name}"\ndevice = "cpu"\n')
+    config = root / "milimo.toml"
+    config.write_text("\n".join(lines))
+    return config
+
+
+@pytest.fixture(scope="session")
+def generation_daemon(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[DaemonProcess]:
+    """One SQLite daemon with every tiny model, shared by the generation and segmentation tests."""
+    process = DaemonProcess(tmp_path_factory.mktemp("generation") / "data", extra_args=("--config", str(tiny_models)))
+    process.start()
+    yield process
+    process.stop()
