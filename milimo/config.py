@@ -10,6 +10,8 @@ Daemon settings live under [daemon], client settings under [client], models as [
     token = ""                   # required when host is not loopback
     tls_cert = ""
     tls_key = ""
+    enhancer = ""                # "ollama:MODEL", or the name of a gemma3 model below
+    ollama_host = "http://127.0.0.1:11434"
 
     [client]
     address = "127.0.0.1:50051"
@@ -72,6 +74,10 @@ class DaemonConfig:
     max_attempts: int = 2
     max_queued: int = 100_000
     cancel_grace_s: float = 10.0
+    # Prompt enhancement: "" (off), "ollama:MODEL" (a model pulled into Ollama), or a configured gemma3 model's name.
+    enhancer: str = ""
+    ollama_host: str = "http://127.0.0.1:11434"
+    enhance_timeout_s: float = 60.0
     models: tuple[ModelConfig, ...] = ()
 
     @property
@@ -104,6 +110,16 @@ class DaemonConfig:
             raise InvalidArgument("max_attempts", "must be at least 1")
         if self.max_queued < 1:
             raise InvalidArgument("max_queued", "must be at least 1")
+        if self.enhancer and not self.enhancer.startswith("ollama:"):
+            gemmas = [m.name for m in self.models if m.family == "gemma3"]
+            if self.enhancer not in gemmas:
+                raise InvalidArgument(
+                    "enhancer",
+                    f"{self.enhancer!r} is neither 'ollama:MODEL' nor a configured gemma3 model "
+                    f"({', '.join(gemmas) or 'none is configured'})",
+                )
+        if self.enhance_timeout_s <= 0:
+            raise InvalidArgument("enhance_timeout_s", "must be positive")
 
 
 @dataclass(frozen=True)

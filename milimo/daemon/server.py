@@ -28,6 +28,7 @@ from milimo.daemon.servicers.projects import ProjectsServicer
 from milimo.daemon.store.database import Database, create_engine, sqlite_url, upgrade_schema
 from milimo.errors import FailedPrecondition
 from milimo.tasks.registry import CPU_LANE
+from milimo.tasks.resources import WorkerSettings
 from milimo.v1 import (
     jobs_pb2,
     jobs_pb2_grpc,
@@ -92,7 +93,7 @@ class Daemon:
             self.media,
             paused=config.start_paused,
             cancel_grace_s=config.cancel_grace_s,
-            models=config.models,
+            settings=WorkerSettings.of(config),
         )
 
         interceptors = [TokenInterceptor(config.token)] if config.token else []

@@ -1,19 +1,35 @@
-"""What a worker process keeps across jobs: the configured models and, once a task needs one, the arbiter."""
+"""What a worker process keeps across jobs: its settings, the configured models and, once needed, the arbiter."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from milimo.config import ModelConfig
+from milimo.config import DaemonConfig, ModelConfig
 
 if TYPE_CHECKING:
     from milimo.models.arbiter import Arbiter
 
 
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The part of the daemon's config a worker needs (picklable: it crosses to the spawned process)."""
+
+    models: tuple[ModelConfig, ...] = ()
+    enhancer: str = ""  # see DaemonConfig.enhancer
+    ollama_host: str = "http://127.0.0.1:11434"
+    enhance_timeout_s: float = 60.0
+
+    @classmethod
+    def of(cls, config: DaemonConfig) -> WorkerSettings:
+        return cls(config.models, config.enhancer, config.ollama_host, config.enhance_timeout_s)
+
+
 class WorkerResources:
-    def __init__(self, models: tuple[ModelConfig, ...]) -> None:
-        self.models = {config.name: config for config in models}
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.models = {config.name: config for config in settings.models}
 
     @cached_property
     def arbiter(self) -> Arbiter:

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import threading
 
-from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
@@ -20,6 +19,7 @@ from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess, threadsafe_de
 from milimo.daemon.media_store import MediaStore
 from milimo.errors import FailedPrecondition
 from milimo.tasks.registry import LANES
+from milimo.tasks.resources import WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Lane:
         with self._worker_lock:
             if self._worker is None or not self._worker.alive:
                 deliver = threadsafe_deliverer(self._loop, self._inbox)
-                self._worker = WorkerProcess(self.name, deliver, self._dispatcher.models)
+                self._worker = WorkerProcess(self.name, deliver, self._dispatcher.settings)
                 self._worker.start()
             return self._worker
 
@@ -153,9 +153,9 @@ class Dispatcher:
         *,
         paused: bool,
         cancel_grace_s: float,
-        models: tuple[ModelConfig, ...] = (),
+        settings: WorkerSettings,
     ) -> None:
-        self.models = models  # what the workers load through their arbiter
+        self.settings = settings  # what the workers need of the config: models, the prompt enhancer
         self.resumed = asyncio.Event()
         if not paused:
             self.resumed.set()

@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol, worker_main
+from milimo.tasks.resources import WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ class WorkerProcess:
         self,
         lane: str,
         deliver: Callable[[protocol.WorkerMessage | WorkerExited], None],
-        models: tuple[ModelConfig, ...] = (),
+        settings: WorkerSettings,
     ) -> None:
         self.lane = lane
-        self.models = models
+        self.settings = settings
         self._deliver = deliver
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn = None
@@ -51,7 +51,7 @@ class WorkerProcess:
         parent_conn, child_conn = context.Pipe(duplex=True)
         process = context.Process(
             target=worker_main.main,
-            args=(child_conn, os.getpid(), self.models),
+            args=(child_conn, os.getpid(), self.settings),
             name=f"milimo-worker-{self.lane}",
             daemon=True,
         )

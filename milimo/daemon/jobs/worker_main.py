@@ -19,13 +19,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from milimo.config import ModelConfig
 from milimo.daemon.jobs import protocol
 from milimo.daemon.media_store import sha256_of
 from milimo.tasks.context import TaskCancelled
 from milimo.tasks.inputs import InputFile, input_named
 from milimo.tasks.registry import KINDS
-from milimo.tasks.resources import WorkerResources
+from milimo.tasks.resources import WorkerResources, WorkerSettings
 from milimo.v1 import jobs_pb2
 
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress events a second reach the database
@@ -113,7 +112,7 @@ def _run(
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def main(conn: Connection, parent_pid: int, models: tuple[ModelConfig, ...] = ()) -> None:
+def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:  # the daemon died before prctl took effect
         os._exit(1)
@@ -124,7 +123,7 @@ def main(conn: Connection, parent_pid: int, models: tuple[ModelConfig, ...] = ()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
 
     send = _Sender(conn)
-    resources = WorkerResources(models)
+    resources = WorkerResources(settings)
     jobs: list[protocol.RunJob] = []
     have_job = threading.Condition()
     cancels: dict[str, threading.Event] = {}
