@@ -394,6 +394,27 @@ def extract_frame(path: PathLike, index: int) -> np.ndarray:
     raise MediaError(f"{path}: could not decode frame {index}")  # pragma: no cover - _iter_frames raises
 
 
+def read_frames(path: PathLike, start: int = 0, count: int | None = None) -> np.ndarray:
+    """Frames [start, start + count) of a clip (to its end when count is None) as RGB uint8 (F, H, W, 3)."""
+    info = probe(path)
+    stop = info.frames if count is None else start + count
+    if not 0 <= start < stop <= info.frames:
+        raise MediaError(f"frames [{start}, {stop}) out of range for {path}, which has {info.frames} frames")
+    return np.stack(list(_iter_frames(path, start, stop, info.width, info.height)))
+
+
+def read_audio(path: PathLike, start_frame: int = 0, end_frame: int | None = None) -> tuple[np.ndarray, int] | None:
+    """The audio under frames [start_frame, end_frame) as float32 (channels, samples) and its rate; None if silent."""
+    info = probe(path)
+    if not (info.has_audio and info.audio_sample_rate):
+        return None
+    end_frame = info.frames if end_frame is None else end_frame
+    rate = _aac_rate(info.audio_sample_rate)
+    limit = round((info.audio_duration or 0) * rate)
+    s0, s1 = _sample_at(start_frame, info.fps, rate), _sample_at(end_frame, info.fps, rate)
+    return _read_audio(path, rate, min(info.audio_channels or 2, 2), s0, s1, limit), rate
+
+
 class VideoWriter:
     """Stream RGB frames into an H.264/yuv420p MP4 (plus optional AAC audio), atomically.
 
