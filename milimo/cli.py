@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +14,15 @@ from typing import Annotated
 import grpc
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from milimo import config as settings
@@ -31,6 +41,16 @@ console = Console(stderr=True)
 
 STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_").lower() for name, value in jobs_pb2.JobStatus.items()}
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", envvar=settings.CONFIG_ENV)]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="wait for the job and download its result here (several results: PATH-1, PATH-2 …)"),
+]
+PriorityOption = Annotated[int, typer.Option(help="higher runs first, -100..100")]
+ProjectOption = Annotated[str, typer.Option("--project", help="project id")]
+LoraOption = Annotated[
+    list[str] | None, typer.Option("--lora", help="ASSET[:WEIGHT]: a LoRA (.safetensors asset or file); repeatable")
+]
+EnhanceOption = Annotated[bool, typer.Option("--enhance", help="rewrite the prompt with the daemon's enhancer first")]
 
 
 def _client(config_file: Path | None = None) -> Client:
@@ -98,8 +118,9 @@ def submit_animatic(
     width: int = 1024,
     height: int = 576,
     fps: Annotated[str, typer.Option(help="frame rate: 24, 25, 30000/1001 …")] = "24",
-    priority: int = 0,
-    project: Annotated[str, typer.Option(help="project id")] = "",
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Queue an animatic card clip; prints the job id."""
@@ -118,8 +139,7 @@ def submit_animatic(
         )
     )
     with _client(config) as client:
-        job = client.submit(request, priority=priority, project_id=project)
-    print(job.id)
+        _submit(client, request, priority=priority, project=project, out=out)
 
 
 @submit_app.command("video")
@@ -134,29 +154,321 @@ def submit_video(
     steps: int = 30,
     guidance: float = 3.0,
     seed: int = 0,
-    priority: int = 0,
-    project: Annotated[str, typer.Option(help="project id")] = "",
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="ASSET[:FRAME[:STRENGTH]]: an image or clip (asset or file) the shot matches at FRAME; repeatable",
+        ),
+    ] = None,
+    lora: LoraOption = None,
+    control: Annotated[str, typer.Option(help="a control video (asset or file) for an IC-LoRA, LTX-2 only")] = "",
+    control_strength: Annotated[float, typer.Option(help="0..1; 0 means 1")] = 0.0,
+    enhance: EnhanceOption = False,
+    upscale: Annotated[bool, typer.Option("--upscale", help="two stages, through the latent upsampler")] = False,
+    chunk_frames: Annotated[int, typer.Option(help="a long shot is made in chunks of this many frames")] = 0,
+    overlap_frames: Annotated[int, typer.Option(help="frames each chunk shares with the one before")] = 0,
+    chunk_prompt: Annotated[
+        list[str] | None, typer.Option("--chunk-prompt", help="the prompt of the next chunk, in order; repeatable")
+    ] = None,
+    continue_story: Annotated[
+        bool, typer.Option("--continue-story", help="the prompt enhancer writes each next chunk's prompt")
+    ] = False,
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Queue a generated shot; prints the job id."""
+    """Queue a generated shot; prints the job id. Local files given for assets are uploaded first."""
     rate = _frame_rate(fps)
-    request = jobs_pb2.JobRequest(
-        video=jobs_pb2.VideoShotRequest(
+    chained = bool(chunk_frames or overlap_frames or chunk_prompt or continue_story)
+    chain = jobs_pb2.ChainOptions(
+        chunk_frames=chunk_frames,
+        overlap_frames=overlap_frames,
+        chunk_prompts=chunk_prompt or [],
+        continue_story=continue_story,
+    )
+    with _client(config) as client:
+        request = jobs_pb2.JobRequest(
+            video=jobs_pb2.VideoShotRequest(
+                model=model,
+                prompt=prompt,
+                negative_prompt=negative_prompt,
+                width=width,
+                height=height,
+                frames=frames,
+                fps=common_pb2.Rational(num=rate.numerator, den=rate.denominator),
+                steps=steps,
+                guidance=guidance,
+                seed=seed,
+                conditions=[_condition(client, spec, project) for spec in condition or []],
+                loras=_loras(client, lora, project),
+                control_asset_id=_asset_id(client, control, "--control", project) if control else "",
+                control_strength=control_strength,
+                enhance_prompt=enhance,
+                upscale=upscale,
+                chain=chain if chained else None,
+            )
+        )
+        _submit(client, request, priority=priority, project=project, out=out)
+
+
+@submit_app.command("image")
+def submit_image(
+    model: Annotated[str, typer.Option(help="a configured image model (`milimo models list`)")],
+    prompt: Annotated[str, typer.Option(help="what the image shows")],
+    negative_prompt: str = "",
+    width: Annotated[int, typer.Option(help="multiple of 16")] = 1024,
+    height: Annotated[int, typer.Option(help="multiple of 16")] = 1024,
+    steps: int = 28,
+    guidance: float = 3.5,
+    true_cfg: Annotated[float, typer.Option(help="> 1: true CFG with the negative prompt (twice the work)")] = 1.0,
+    seed: int = 0,
+    reference: Annotated[
+        list[str] | None, typer.Option("--reference", help="a reference image (asset or file); repeatable")
+    ] = None,
+    init: Annotated[str, typer.Option("--init", help="image to image from this image (asset or file)")] = "",
+    strength: Annotated[float, typer.Option(help="with --init: how much is repainted, 0..1")] = 0.8,
+    lora: LoraOption = None,
+    enhance: EnhanceOption = False,
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue a still image (a PNG); prints the job id. Local files given for assets are uploaded first."""
+    with _client(config) as client:
+        request = jobs_pb2.JobRequest(
+            image=jobs_pb2.ImageRequest(
+                model=model,
+                prompt=prompt,
+                negative_prompt=negative_prompt,
+                width=width,
+                height=height,
+                steps=steps,
+                guidance=guidance,
+                true_cfg=true_cfg,
+                seed=seed,
+                reference_asset_ids=[_asset_id(client, ref, "--reference", project) for ref in reference or []],
+                init_asset_id=_asset_id(client, init, "--init", project) if init else "",
+                strength=strength if init else 0.0,
+                loras=_loras(client, lora, project),
+                enhance_prompt=enhance,
+            )
+        )
+        _submit(client, request, priority=priority, project=project, out=out)
+
+
+@submit_app.command("inpaint")
+def submit_inpaint(
+    model: Annotated[str, typer.Option(help="a configured image model (FLUX.1 Fill, Flux 2 Klein)")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="the image or clip to fill (asset or file)")],
+    prompt: Annotated[str, typer.Option(help="what fills the mask")],
+    mask: Annotated[str, typer.Option(help="a mask PNG of the source's size (asset or file); white is repainted")] = "",
+    track: Annotated[str, typer.Option(help="a saved track of this clip (asset or file)")] = "",
+    object_id: Annotated[
+        list[int] | None, typer.Option("--object", help="with --track: an object to fill; repeatable (default all)")
+    ] = None,
+    segment_model: Annotated[str, typer.Option(help="segment the mask with this model (sam3, sam2)")] = "",
+    point: Annotated[
+        list[str] | None, typer.Option("--point", help="X,Y[,LABEL] in pixels; label 1 is the object, 0 is not")
+    ] = None,
+    box: Annotated[str, typer.Option(help="X0,Y0,X1,Y1 in pixels")] = "",
+    text: Annotated[str, typer.Option(help="what to segment, in words (sam3)")] = "",
+    segment_frame: Annotated[int, typer.Option(help="the frame of a clip the segmentation prompt is on")] = 0,
+    grow: Annotated[int, typer.Option(help="dilate the mask by this many pixels, 0..64")] = 0,
+    steps: int = 28,
+    guidance: Annotated[float, typer.Option(help="0 means the model's default")] = 0.0,
+    seed: int = 0,
+    strength: Annotated[float, typer.Option(help="0..1; 0 means 1")] = 0.0,
+    lora: LoraOption = None,
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the filling of an image's or clip's masked part; prints the job id.
+
+    Give one mask: --mask, --track, or --segment-model with --point/--box/--text."""
+    segmenting = bool(segment_model or point or box or text)
+    if sum((bool(mask), bool(track), segmenting)) != 1:
+        _fail("give one mask: --mask, --track, or --segment-model with --point/--box/--text")
+    with _client(config) as client:
+        inpaint = jobs_pb2.InpaintRequest(
             model=model,
+            asset_id=_asset_id(client, source, "SOURCE", project),
             prompt=prompt,
-            negative_prompt=negative_prompt,
-            width=width,
-            height=height,
-            frames=frames,
-            fps=common_pb2.Rational(num=rate.numerator, den=rate.denominator),
+            segment_frame=segment_frame,
+            object_ids=object_id or [],
+            grow_pixels=grow,
             steps=steps,
             guidance=guidance,
             seed=seed,
+            strength=strength,
+            loras=_loras(client, lora, project),
         )
+        if mask:
+            inpaint.mask_asset_id = _asset_id(client, mask, "--mask", project)
+        elif track:
+            inpaint.track_asset_id = _asset_id(client, track, "--track", project)
+        else:
+            inpaint.segment.CopyFrom(_segmentation_prompt(segment_model, point or [], box, text))
+        _submit(client, jobs_pb2.JobRequest(inpaint=inpaint), priority=priority, project=project, out=out)
+
+
+@submit_app.command("last-frame")
+def submit_last_frame(
+    clip: Annotated[str, typer.Argument(metavar="CLIP", help="a video (asset or file)")],
+    from_end: Annotated[int, typer.Option("--from-end", help="0 is the last frame, 1 the one before it …")] = 0,
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the extraction of a clip's last frame as a PNG ("continue from here"); prints the job id."""
+    with _client(config) as client:
+        request = jobs_pb2.JobRequest(
+            last_frame=jobs_pb2.LastFrameRequest(
+                asset_id=_asset_id(client, clip, "CLIP", project), frames_from_end=from_end
+            )
+        )
+        _submit(client, request, priority=priority, project=project, out=out)
+
+
+@submit_app.command("split")
+def submit_split(
+    clip: Annotated[str, typer.Argument(metavar="CLIP", help="a video (asset or file)")],
+    frame: Annotated[int, typer.Option(help="the first frame of the second part, 1..frames-1")],
+    priority: PriorityOption = 0,
+    project: ProjectOption = "",
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue a split of a clip before a frame into two clips; prints the job id."""
+    with _client(config) as client:
+        request = jobs_pb2.JobRequest(
+            split_shot=jobs_pb2.SplitShotRequest(asset_id=_asset_id(client, clip, "CLIP", project), frame=frame)
+        )
+        _submit(client, request, priority=priority, project=project, out=out)
+
+
+@submit_app.command("cut")
+def submit_cut(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT", help="the project whose shots are cut (p-…)")],
+    include_missing: Annotated[
+        bool, typer.Option("--include-missing", help="shots without a take become black slates")
+    ] = False,
+    priority: PriorityOption = 0,
+    out: OutOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the render of a project's cut: its shots' takes in order, as one mp4 with sound; prints the job id."""
+    request = jobs_pb2.JobRequest(
+        render_cut=jobs_pb2.RenderCutRequest(project_id=project_id, include_missing=include_missing)
     )
     with _client(config) as client:
-        job = client.submit(request, priority=priority, project_id=project)
-    print(job.id)
+        _submit(client, request, priority=priority, project=project_id, out=out)
+
+
+def _submit(client: Client, request: jobs_pb2.JobRequest, *, priority: int, project: str, out: Path | None) -> None:
+    """Submit and print the job id; with `out`, follow it with a progress bar and download its results."""
+    job = client.submit(request, priority=priority, project_id=project)
+    print(job.id, flush=True)
+    if out is None:
+        return
+    done = follow(client, [job.id])[job.id]
+    if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
+        _fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
+    for index, asset_id in enumerate(done.result_asset_ids, start=1):
+        target = out if len(done.result_asset_ids) == 1 else out.with_name(f"{out.stem}-{index}{out.suffix}")
+        with _bytes_bar(f"download {target.name}") as report:
+            client.download(asset_id, target, on_progress=report)
+        console.print(f"wrote {target}")
+
+
+def _asset_id(client: Client, value: str, option: str, project: str) -> str:
+    """An asset id as given, or the id of a local file after uploading it (with a progress bar)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        size = path.stat().st_size
+        with _bytes_bar(f"upload {path.name}") as report:
+            asset = client.upload(path, project_id=project, on_progress=report)
+            report(size, size)  # bytes the daemon already held are not sent again
+        return asset.id
+    if not value.startswith("a-"):
+        _fail(f"{option}: {value!r} is neither a file nor an asset id (a-…)")
+    return value
+
+
+@contextmanager
+def _bytes_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transfer bar; the callback takes (bytes done, bytes in all)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(bar, completed=done, total=total)
+
+
+def _split_spec(spec: str, numbers: int) -> tuple[str, list[str]]:
+    """`NAME[:N1[:N2]]` as (NAME, [N1, N2]): up to `numbers` trailing numeric parts (paths may hold colons)."""
+    if Path(spec).expanduser().is_file():
+        return spec, []
+    parts = spec.split(":")
+    tail: list[str] = []
+    while len(parts) > 1 and len(tail) < numbers and _is_number(parts[-1]):
+        tail.insert(0, parts.pop())
+    return ":".join(parts), tail
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _condition(client: Client, spec: str, project: str) -> jobs_pb2.Conditioning:
+    """`ASSET[:FRAME[:STRENGTH]]` as a conditioning at FRAME (default 0) with STRENGTH (default 1)."""
+    name, numbers = _split_spec(spec, 2)
+    frame, strength = [*numbers, "0", "0"][:2]
+    if not frame.isdigit():
+        _fail(f"--condition {spec!r}: the frame must be a whole number")
+    asset_id = _asset_id(client, name, "--condition", project)
+    return jobs_pb2.Conditioning(asset_id=asset_id, frame_index=int(frame), strength=float(strength))
+
+
+def _loras(client: Client, specs: list[str] | None, project: str) -> list[jobs_pb2.LoraRef]:
+    """Each `ASSET[:WEIGHT]` as a LoRA reference (weight 0 means 1)."""
+    loras = []
+    for spec in specs or []:
+        name, numbers = _split_spec(spec, 1)
+        weight = float(numbers[0]) if numbers else 0.0
+        loras.append(jobs_pb2.LoraRef(asset_id=_asset_id(client, name, "--lora", project), weight=weight))
+    return loras
+
+
+def _segmentation_prompt(model: str, points: list[str], box: str, text: str) -> jobs_pb2.SegmentationPrompt:
+    prompt = jobs_pb2.SegmentationPrompt(model=model, text=text)
+    for spec in points:
+        values = _numbers("--point", spec, (2, 3))
+        label = int(values[2]) if len(values) == 3 else 1
+        prompt.points.append(jobs_pb2.PointPrompt(x=values[0], y=values[1], label=label))
+    if box:
+        x0, y0, x1, y1 = _numbers("--box", box, (4,))
+        prompt.box.CopyFrom(jobs_pb2.Box(x0=x0, y0=y0, x1=x1, y1=y1))
+    return prompt
+
+
+def _numbers(option: str, text: str, counts: tuple[int, ...]) -> list[float]:
+    """Comma-separated numbers, as many as one of `counts`."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in counts:
+        _fail(f"{option}: {text!r} must be {' or '.join(str(c) for c in counts)} comma-separated numbers")
+    return values
 
 
 def _frame_rate(text: str) -> Fraction:

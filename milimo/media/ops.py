@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -26,6 +26,7 @@ from types import TracebackType
 
 import av
 import numpy as np
+from PIL import Image
 
 __all__ = [
     "MediaError",
@@ -35,9 +36,13 @@ __all__ = [
     "encode_frames",
     "extract_frame",
     "ffmpeg_exe",
+    "iter_frames",
     "mux_audio",
     "probe",
+    "read_audio",
+    "read_frames",
     "trim",
+    "write_png",
 ]
 
 log = logging.getLogger(__name__)
@@ -396,23 +401,65 @@ def extract_frame(path: PathLike, index: int) -> np.ndarray:
 
 def read_frames(path: PathLike, start: int = 0, count: int | None = None) -> np.ndarray:
     """Frames [start, start + count) of a clip (to its end when count is None) as RGB uint8 (F, H, W, 3)."""
+    return np.stack(list(iter_frames(path, start, None if count is None else start + count)))
+
+
+def iter_frames(
+    path: PathLike, start: int = 0, stop: int | None = None, *, width: int | None = None, height: int | None = None
+) -> Iterator[np.ndarray]:
+    """Frames [start, stop) of a clip (to its end when stop is None), one RGB uint8 (H, W, 3) array at a time.
+
+    Given `width` and `height`, each frame is fitted to that size: scaled to fit and letterboxed in black, so
+    clips of any size can be written into one stream. Decoding is sequential, so the count is exact."""
+    if (width is None) != (height is None):
+        raise MediaError(f"give both width and height to fit frames to, or neither (got {width}x{height})")
     info = probe(path)
-    stop = info.frames if count is None else start + count
+    stop = info.frames if stop is None else stop
     if not 0 <= start < stop <= info.frames:
         raise MediaError(f"frames [{start}, {stop}) out of range for {path}, which has {info.frames} frames")
-    return np.stack(list(_iter_frames(path, start, stop, info.width, info.height)))
+    yield from _iter_frames(path, start, stop, width or info.width, height or info.height)
 
 
-def read_audio(path: PathLike, start_frame: int = 0, end_frame: int | None = None) -> tuple[np.ndarray, int] | None:
-    """The audio under frames [start_frame, end_frame) as float32 (channels, samples) and its rate; None if silent."""
+def read_audio(
+    path: PathLike,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+    *,
+    rate: int | None = None,
+    channels: int | None = None,
+) -> tuple[np.ndarray, int] | None:
+    """The audio under frames [start_frame, end_frame) as float32 (channels, samples) and its rate; None if silent.
+
+    By default the samples keep the clip's own rate (or DEFAULT_AUDIO_RATE where AAC cannot carry it) and
+    channels (at most 2); give `rate` and `channels` to resample, e.g. to join clips into one track."""
     info = probe(path)
     if not (info.has_audio and info.audio_sample_rate):
         return None
     end_frame = info.frames if end_frame is None else end_frame
-    rate = _aac_rate(info.audio_sample_rate)
+    rate = rate or _aac_rate(info.audio_sample_rate)
+    channels = channels or min(info.audio_channels or 2, 2)
+    if channels not in _LAYOUTS:
+        raise MediaError(f"audio channels must be 1 or 2, got {channels}")
     limit = round((info.audio_duration or 0) * rate)
     s0, s1 = _sample_at(start_frame, info.fps, rate), _sample_at(end_frame, info.fps, rate)
-    return _read_audio(path, rate, min(info.audio_channels or 2, 2), s0, s1, limit), rate
+    return _read_audio(path, rate, channels, s0, s1, limit), rate
+
+
+def write_png(path: PathLike, image: np.ndarray) -> Path:
+    """Write an RGB (H, W, 3) or grayscale (H, W) uint8 image as a PNG, atomically (hidden sibling, then rename)."""
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
+        raise MediaError(f"a PNG needs a uint8 (H, W, 3) or (H, W) array, got {arr.dtype} {arr.shape}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_sibling(target)
+    try:
+        Image.fromarray(np.ascontiguousarray(arr)).save(tmp, format="PNG")
+        _commit(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 class VideoWriter:
@@ -592,9 +639,13 @@ def trim(
     *,
     crf: int = 18,
     preset: str = "medium",
+    on_frame: Callable[[int], None] | None = None,
 ) -> MediaInfo:
     """Frames [start_frame, end_frame) of `path`, re-encoded so the cut is frame-exact (stream copy can
-    only cut on keyframes). Audio is cut to the same time range."""
+    only cut on keyframes). Audio is cut to the same time range.
+
+    `on_frame(written)` is called after each frame, for progress; if it raises (a cancel), nothing is left
+    at `out_path`."""
     info = probe(path)
     if not (0 <= start_frame < end_frame <= info.frames):
         raise MediaError(f"invalid trim range [{start_frame}, {end_frame}) for {path} with {info.frames} frames")
@@ -614,6 +665,8 @@ def trim(
     ) as writer:
         for frame in _iter_frames(path, start_frame, end_frame, width, height):
             writer.write(frame)
+            if on_frame is not None:
+                on_frame(writer.frames_written)
     return probe(out_path)
 
 
