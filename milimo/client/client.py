@@ -13,7 +13,15 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from milimo.config import ClientConfig
-from milimo.v1 import jobs_pb2, jobs_pb2_grpc, media_pb2, media_pb2_grpc, models_pb2_grpc, projects_pb2_grpc
+from milimo.v1 import (
+    jobs_pb2,
+    jobs_pb2_grpc,
+    media_pb2,
+    media_pb2_grpc,
+    models_pb2_grpc,
+    projects_pb2_grpc,
+    segmentation_pb2_grpc,
+)
 
 CHUNK = 1024 * 1024
 TERMINAL = {jobs_pb2.JOB_STATUS_SUCCEEDED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED}
@@ -90,6 +98,7 @@ class Client:
         self.media = media_pb2_grpc.MediaStub(self.channel)
         self.projects = projects_pb2_grpc.ProjectsStub(self.channel)
         self.models = models_pb2_grpc.ModelsStub(self.channel)
+        self.segmentation = segmentation_pb2_grpc.SegmentationStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
     def close(self) -> None:

@@ -21,10 +21,12 @@ from milimo.daemon.jobs.dispatcher import Dispatcher
 from milimo.daemon.jobs.service import JobService, QueueLimits
 from milimo.daemon.media_service import CHUNK_MAX, MediaService
 from milimo.daemon.media_store import MediaStore
+from milimo.daemon.segmentation_service import SegmentationService
 from milimo.daemon.servicers.jobs import JobsServicer
 from milimo.daemon.servicers.media import MediaServicer
 from milimo.daemon.servicers.models import ModelsServicer
 from milimo.daemon.servicers.projects import ProjectsServicer
+from milimo.daemon.servicers.segmentation import SegmentationServicer
 from milimo.daemon.store.database import Database, create_engine, sqlite_url, upgrade_schema
 from milimo.errors import FailedPrecondition
 from milimo.tasks.registry import CPU_LANE
@@ -38,6 +40,8 @@ from milimo.v1 import (
     models_pb2_grpc,
     projects_pb2,
     projects_pb2_grpc,
+    segmentation_pb2,
+    segmentation_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ SERVICE_NAMES = tuple(
         (media_pb2, "Media"),
         (projects_pb2, "Projects"),
         (models_pb2, "Models"),
+        (segmentation_pb2, "Segmentation"),
     )
 )
 # Headroom over the 1 MiB data chunks for the rest of each message.
@@ -95,6 +100,8 @@ class Daemon:
             cancel_grace_s=config.cancel_grace_s,
             settings=WorkerSettings.of(config),
         )
+        models = {model.name: model for model in config.models}
+        self.segmentation = SegmentationService(self.db, self.media, self.dispatcher, models)
 
         interceptors = [TokenInterceptor(config.token)] if config.token else []
         self.server = grpc.aio.server(
@@ -108,7 +115,10 @@ class Daemon:
         jobs_pb2_grpc.add_JobsServicer_to_server(JobsServicer(self.jobs, self.dispatcher), self.server)
         media_pb2_grpc.add_MediaServicer_to_server(MediaServicer(self.media_service, self.catalog), self.server)
         projects_pb2_grpc.add_ProjectsServicer_to_server(ProjectsServicer(self.catalog), self.server)
-        models_pb2_grpc.add_ModelsServicer_to_server(ModelsServicer(config.models), self.server)
+        models_pb2_grpc.add_ModelsServicer_to_server(
+            ModelsServicer(config.models, self.dispatcher.model_states), self.server
+        )
+        segmentation_pb2_grpc.add_SegmentationServicer_to_server(SegmentationServicer(self.segmentation), self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

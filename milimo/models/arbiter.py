@@ -3,7 +3,9 @@
 - At most one heavy model sits on the accelerator at a time.
 - Models it had to move off are parked in CPU RAM, least recently used first out, within a byte
   budget; past the budget they are released.
-- Models are taken with `acquire(name)`, a context manager, and one job holds the accelerator at a time.
+- Models are taken with `acquire(name)`, a context manager, and one job holds the accelerator at a time;
+  an interactive call may bound its wait (`wait_s`) and hear `AcceleratorBusy` when it runs out.
+- `on_change` hears every configured model's whereabouts after any model moves (the worker tells the daemon).
 - Out of memory: everything is evicted, the allocator's cache emptied, and only the job that hit it
   fails, with an error that maps to RESOURCE_EXHAUSTED and says what to try.
 
@@ -24,17 +26,22 @@ from dataclasses import dataclass, field
 import torch
 
 from milimo.config import ModelConfig
-from milimo.errors import InvalidArgument, ResourceExhausted
+from milimo.errors import InvalidArgument, ResourceExhausted, Unavailable
 from milimo.models.base import LoadedModel, Placement
 from milimo.models.devices import pick_device, pick_dtype
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[ModelConfig, Placement], LoadedModel]
+StatesListener = Callable[[dict[str, str]], None]
 
 
 class AcceleratorOutOfMemory(ResourceExhausted):
     """The accelerator ran out of memory during a job; the arbiter already freed everything."""
+
+
+class AcceleratorBusy(Unavailable):
+    """Another holder kept the accelerator past the time a caller was willing to wait."""
 
 
 @dataclass
@@ -79,11 +86,14 @@ class Arbiter:
         device: str = "auto",
         ram_budget_bytes: int = 32 * 1024**3,
         loader: Loader = _default_loader,
+        on_change: StatesListener | None = None,
     ) -> None:
         self.models = models
         self.device = pick_device(device)
         self.ram_budget_bytes = ram_budget_bytes
         self._loader = loader
+        self._on_change = on_change
+        self._reported: dict[str, str] = {}
         self._lock = threading.RLock()
         self._resident: LoadedModel | None = None
         self._parked: OrderedDict[str, LoadedModel] = OrderedDict()  # oldest use first
@@ -104,12 +114,21 @@ class Arbiter:
             return states
 
     @contextmanager
-    def acquire(self, name: str) -> Iterator[LoadedModel]:
-        """Put `name` on the accelerator (parking whatever was there) and hold it for one job."""
+    def acquire(self, name: str, *, wait_s: float | None = None) -> Iterator[LoadedModel]:
+        """Put `name` on the accelerator (parking whatever was there) and hold it for one job.
+
+        While another holder has the accelerator this waits for it: without end, or `wait_s` seconds and then
+        raises `AcceleratorBusy`.
+        """
         if name not in self.models:
             raise InvalidArgument("model", f"unknown model {name!r}; configured: {', '.join(self.models) or 'none'}")
-        with self._lock:
-            model = self._bring_in(name)
+        if not self._lock.acquire(timeout=-1 if wait_s is None else max(wait_s, 0.0)):
+            raise AcceleratorBusy(f"the accelerator stayed busy for {wait_s:.0f} s")
+        try:
+            try:
+                model = self._bring_in(name)
+            finally:
+                self._report()
             try:
                 yield model
             except BaseException as exc:
@@ -120,6 +139,8 @@ class Arbiter:
                         'frames or a smaller size, or set offload = "model" for this model in the config'
                     ) from exc
                 raise
+        finally:
+            self._lock.release()
 
     def release_all(self) -> None:
         with self._lock:
@@ -129,8 +150,19 @@ class Arbiter:
             while self._parked:
                 self._release(self._parked.popitem(last=False)[1])
             self._empty_cache()
+            self._report()
 
     # ---- internals (all under the lock) -----------------------------------------------------
+
+    def _report(self) -> None:
+        """Tell `on_change` where the models are, when that differs from what it heard last."""
+        states = self.state()
+        if self._on_change is not None and states != self._reported:
+            self._reported = states
+            try:
+                self._on_change(states)
+            except Exception:  # a listener's failure must not fail the job that moved a model
+                log.exception("the model states listener failed")
 
     def _bring_in(self, name: str) -> LoadedModel:
         if self._resident is not None and self._resident.name == name:

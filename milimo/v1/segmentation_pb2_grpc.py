@@ -128,7 +128,8 @@ class SegmentationServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Propagate(self, request, context):
-        """Streams progress and every frame's masks, forward from the earliest prompted frame, then backward.
+        """Streams progress and every frame's masks, forward from the earliest prompted frame, then backward. The
+        first event (done 0) carries no masks; each later one carries one frame's masks, every object included.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,7 +150,8 @@ class SegmentationServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadTrack(self, request, context):
-        """Streams the masks of a saved track back, frame by frame (the first message carries the header).
+        """Streams the masks of a saved track back: the first message carries only the header, then one message per
+        frame with every object of the track (an object absent from a frame has an empty mask).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,7 +159,7 @@ class SegmentationServicer:
 
     def ExportMatte(self, request, context):
         """Renders a saved track as a matte video an editor can use as a mask: white objects on black,
-        at the clip's size, frame count and fps (H.264, full-range gray).
+        at the clip's size, frame count and fps (H.264 yuv420p, BT.709, like every clip Milimo writes).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

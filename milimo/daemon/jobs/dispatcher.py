@@ -3,25 +3,41 @@
 The accelerator lane serialises every job that needs the GPU; the CPU lane runs light kinds
 (animatic, media operations) beside it. A lane relays its worker's events into the queue, kills a
 worker that ignores a cancel, and restarts one that died, marking its job interrupted.
+
+A lane also carries calls to its worker (interactive segmentation): their replies go straight to the
+awaiting caller, beside the job relay, and a worker that dies fails its pending calls with UNAVAILABLE.
+Each worker's latest model states are kept for the Models service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
-from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess, threadsafe_deliverer
+from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess
 from milimo.daemon.media_store import MediaStore
-from milimo.errors import FailedPrecondition
+from milimo.errors import FailedPrecondition, Unavailable
 from milimo.tasks.registry import LANES
 from milimo.tasks.resources import WorkerSettings
 
 log = logging.getLogger(__name__)
+STATE_RANK = {"on_disk": 0, "in_ram": 1, "on_accelerator": 2}  # where a model is, when lanes disagree
+
+
+@dataclass(frozen=True)
+class _PendingCall:
+    generation: int  # of the worker it was sent to
+    replies: asyncio.Queue[protocol.CallProgress | protocol.CallResult]
 
 
 class Lane:
@@ -32,9 +48,13 @@ class Lane:
         self._dispatcher = dispatcher
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._inbox: asyncio.Queue[protocol.WorkerMessage | WorkerExited] = asyncio.Queue()
+        self._inbox: asyncio.Queue[protocol.JobMessage | WorkerExited] = asyncio.Queue()
         self._worker: WorkerProcess | None = None
         self._worker_lock = threading.Lock()
+        self._generations = itertools.count(1)
+        self._generation = 0  # of the latest worker started
+        self._calls: dict[str, _PendingCall] = {}
+        self.model_states: dict[str, str] = {}  # what the live worker last said
         self.current: JobRecord | None = None
         self._cancel_timer: asyncio.TimerHandle | None = None
         self._killed_for_cancel = False
@@ -46,10 +66,80 @@ class Lane:
         """Start the worker if there is none (called in a thread: spawning takes a moment)."""
         with self._worker_lock:
             if self._worker is None or not self._worker.alive:
-                deliver = threadsafe_deliverer(self._loop, self._inbox)
+                generation = next(self._generations)
+
+                def deliver(message: protocol.WorkerMessage | WorkerExited) -> None:  # in the listening thread
+                    self._loop.call_soon_threadsafe(self._route, generation, message)
+
                 self._worker = WorkerProcess(self.name, deliver, self._dispatcher.settings)
                 self._worker.start()
+                self._generation = generation
             return self._worker
+
+    @property
+    def worker_generation(self) -> int | None:
+        """Which start of this lane's worker is alive now (None: none is); a restart changes it."""
+        return self._generation if self._worker is not None and self._worker.alive else None
+
+    def _route(self, generation: int, message: protocol.WorkerMessage | WorkerExited) -> None:
+        """Replies to calls go to their callers and model states are kept; job events and exits go to the relay."""
+        if isinstance(message, protocol.CallProgress | protocol.CallResult):
+            pending = self._calls.get(message.call_id)
+            if pending is not None:  # else its caller went away
+                pending.replies.put_nowait(message)
+            return
+        if isinstance(message, protocol.ModelStates):
+            if generation == self._generation:
+                self.model_states = message.states
+            return
+        if isinstance(message, WorkerExited):
+            self._fail_calls(generation, message)
+        self._inbox.put_nowait(message)
+
+    def _fail_calls(self, generation: int, exited: WorkerExited) -> None:
+        if generation == self._generation:
+            self.model_states = {}
+        error = protocol.CallError(
+            Unavailable.__name__,
+            f"the {self.name} worker stopped (exit code {exited.exitcode}) before answering; try again",
+        )
+        for call_id, pending in self._calls.items():
+            if pending.generation == generation:
+                pending.replies.put_nowait(protocol.CallResult(call_id, error=error))
+
+    async def call(self, method: str, args: dict[str, Any], *, wait_s: float) -> Any:
+        """Run `method` of the worker's calls (`milimo.tasks.interactive`) and return its value."""
+        async with contextlib.aclosing(self._exchange(method, args, wait_s)) as replies:
+            async for reply in replies:
+                if isinstance(reply, protocol.CallResult):
+                    return reply.value
+        raise AssertionError("a call's exchange always ends with its result")  # pragma: no cover
+
+    async def stream(self, method: str, args: dict[str, Any], *, wait_s: float) -> AsyncIterator[Any]:
+        """Run a streaming call, yielding each progress payload; it ends when the call has answered."""
+        async with contextlib.aclosing(self._exchange(method, args, wait_s)) as replies:
+            async for reply in replies:
+                if isinstance(reply, protocol.CallProgress):
+                    yield reply.payload
+
+    async def _exchange(
+        self, method: str, args: dict[str, Any], wait_s: float
+    ) -> AsyncIterator[protocol.CallProgress | protocol.CallResult]:
+        worker = await asyncio.to_thread(self.ensure_worker)
+        call_id = uuid.uuid4().hex
+        pending = _PendingCall(self._generation, asyncio.Queue())
+        self._calls[call_id] = pending
+        try:
+            worker.send(protocol.Call(call_id, method, args, wait_s))
+            while True:
+                reply = await pending.replies.get()
+                if isinstance(reply, protocol.CallResult) and reply.error is not None:
+                    raise protocol.raised(reply.error)
+                yield reply
+                if isinstance(reply, protocol.CallResult):
+                    return
+        finally:
+            del self._calls[call_id]
 
     async def run(self) -> None:
         while True:
@@ -177,6 +267,15 @@ class Dispatcher:
 
     def wake(self, lane: str) -> None:
         self.lanes[lane].wake()
+
+    def model_states(self) -> dict[str, str]:
+        """Where each model is, as the workers last said; it never waits for a busy worker."""
+        merged: dict[str, str] = {}
+        for lane in self.lanes.values():
+            for name, state in lane.model_states.items():
+                if STATE_RANK.get(state, 0) >= STATE_RANK.get(merged.get(name, ""), 0):
+                    merged[name] = state
+        return merged
 
     def pause(self) -> None:
         self.resumed.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import os
@@ -71,7 +70,7 @@ class WorkerProcess:
         process.join(timeout=5)
         self._deliver(WorkerExited(process.pid, process.exitcode))
 
-    def send(self, message: protocol.RunJob | protocol.CancelJob) -> None:
+    def send(self, message: protocol.RunJob | protocol.CancelJob | protocol.Call) -> None:
         if self._conn is None:
             raise RuntimeError("worker not started")
         try:
@@ -90,14 +89,3 @@ class WorkerProcess:
         if self._process is not None:
             self._process.join(timeout=3)
             self.kill()
-
-
-def threadsafe_deliverer(
-    loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue
-) -> Callable[[protocol.WorkerMessage | WorkerExited], None]:
-    """Hand messages from the listening thread to the event loop, in order."""
-
-    def deliver(message: protocol.WorkerMessage | WorkerExited) -> None:
-        loop.call_soon_threadsafe(inbox.put_nowait, message)
-
-    return deliver

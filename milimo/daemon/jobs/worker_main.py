@@ -1,7 +1,11 @@
-"""The worker process: runs one task at a time, reports events, and dies with the daemon.
+"""The worker process: runs one task at a time, answers calls beside it, reports events, and dies with the daemon.
 
 Inference never runs in the process that serves gRPC: a crash, a hang or a native abort here
 cannot take the daemon down, and the daemon's event loop never competes with a task for the GIL.
+
+Calls (interactive segmentation, tracking sessions) are served by a second thread, so a call never waits
+behind queued jobs; it still waits for the arbiter while a job holds the accelerator, at most its `wait_s`.
+Whenever a model moves, the worker tells the daemon where every model is (`ModelStates`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -17,15 +22,20 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from milimo.daemon.jobs import protocol
 from milimo.daemon.media_store import sha256_of
+from milimo.errors import MilimoError
 from milimo.tasks.context import TaskCancelled
 from milimo.tasks.inputs import InputFile, input_named
 from milimo.tasks.registry import KINDS
 from milimo.tasks.resources import WorkerResources, WorkerSettings
 from milimo.v1 import jobs_pb2
+
+if TYPE_CHECKING:
+    from milimo.models.arbiter import Arbiter
+    from milimo.tasks.interactive import Interactive
 
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress events a second reach the database
 log = logging.getLogger("milimo.worker")
@@ -84,6 +94,32 @@ class _Sender:
             self._conn.send(message)
 
 
+class _Resources(WorkerResources):
+    """The worker's resources, whose arbiter (built on first use, by whichever thread comes first) reports every
+    model move to the daemon."""
+
+    def __init__(self, settings: WorkerSettings, send: _Sender) -> None:
+        super().__init__(settings)
+        self._send = send
+        self._arbiter: Arbiter | None = None
+        self._arbiter_lock = threading.Lock()
+
+    @property
+    def arbiter(self) -> Arbiter:
+        with self._arbiter_lock:
+            if self._arbiter is None:
+                from milimo.models.arbiter import Arbiter
+
+                self._arbiter = Arbiter(self.models, on_change=lambda states: self._send(protocol.ModelStates(states)))
+            return self._arbiter
+
+
+class _Running:
+    """The job the main thread is running, for calls that find the accelerator busy."""
+
+    job_id: str | None = None
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this process when the daemon dies, even mid native call (no orphans)."""
     if sys.platform.startswith("linux"):
@@ -112,6 +148,31 @@ def _run(
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
+def _answer(call: protocol.Call, waited_s: float, interactive: Interactive, send: _Sender) -> protocol.CallResult:
+    def progress(payload: Any) -> None:
+        send(protocol.CallProgress(call.call_id, payload))
+
+    try:
+        value = interactive.answer(call.method, call.args, max(call.wait_s - waited_s, 0.0), progress)
+        return protocol.CallResult(call.call_id, value)
+    except Exception as exc:  # a call's failure travels back to its caller, never ends the worker
+        if not isinstance(exc, MilimoError):
+            log.error("call %s (%s) failed:\n%s", call.call_id, call.method, traceback.format_exc())
+        return protocol.CallResult(call.call_id, error=protocol.call_error(exc))
+
+
+def _serve_calls(
+    calls: queue.Queue[tuple[float, protocol.Call]], resources: WorkerResources, running: _Running, send: _Sender
+) -> None:
+    """Answer calls one at a time, in the order they came; their wait for the accelerator counts from arrival."""
+    from milimo.tasks.interactive import Interactive
+
+    interactive = Interactive(resources, busy_with=lambda: running.job_id)
+    while True:
+        received, call = calls.get()
+        send(_answer(call, time.monotonic() - received, interactive, send))
+
+
 def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:  # the daemon died before prctl took effect
@@ -123,7 +184,9 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
 
     send = _Sender(conn)
-    resources = WorkerResources(settings)
+    resources = _Resources(settings, send)
+    running = _Running()
+    calls: queue.Queue[tuple[float, protocol.Call]] = queue.Queue()
     jobs: list[protocol.RunJob] = []
     have_job = threading.Condition()
     cancels: dict[str, threading.Event] = {}
@@ -144,14 +207,22 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
                 with have_job:
                     if message.job_id in cancels:
                         cancels[message.job_id].set()
+            elif isinstance(message, protocol.Call):
+                calls.put((time.monotonic(), message))
 
     threading.Thread(target=listen, name="worker-listen", daemon=True).start()
+    serve_calls = threading.Thread(
+        target=_serve_calls, args=(calls, resources, running, send), name="worker-calls", daemon=True
+    )
+    serve_calls.start()
     while True:
         with have_job:
             have_job.wait_for(lambda: bool(jobs))
             job = jobs.pop(0)
             cancel = cancels[job.job_id]
+        running.job_id = job.job_id
         finished = _run(job, send, cancel, resources)
+        running.job_id = None
         with have_job:
             cancels.pop(job.job_id, None)
         send(finished)

@@ -1,6 +1,12 @@
-"""Models service: what is configured and where each model is (missing, on disk, in RAM, on the GPU)."""
+"""Models service: what is configured and where each model is (missing, on disk, in RAM, on the GPU).
+
+Where a loaded model is comes from what the workers last pushed (`Dispatcher.model_states`), so listing never
+waits for a busy worker; a model no worker holds is on disk, or missing when its weights are absent.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 import grpc
 
@@ -10,6 +16,7 @@ from milimo.errors import NotFound
 from milimo.tasks.registry import IMAGE_FAMILIES, VIDEO_FAMILIES
 from milimo.v1 import models_pb2, models_pb2_grpc
 
+LOADED_STATES = {"in_ram": models_pb2.MODEL_STATE_IN_RAM, "on_accelerator": models_pb2.MODEL_STATE_ON_ACCELERATOR}
 BUILTIN = models_pb2.Model(
     name="animatic",
     family="animatic",
@@ -28,27 +35,30 @@ def _job_kinds(family: str) -> list[str]:
     return []
 
 
-def _model(config: ModelConfig) -> models_pb2.Model:
+def _model(config: ModelConfig, loaded: str | None) -> models_pb2.Model:
     present = config.path.exists() and any(config.path.iterdir()) if config.path.is_dir() else config.path.is_file()
     detail = "" if present else f"no weights at {config.path}; run `milimo models pull {config.name}`"
+    state = models_pb2.MODEL_STATE_ON_DISK if present else models_pb2.MODEL_STATE_MISSING
     return models_pb2.Model(
         name=config.name,
         family=config.family,
         path=str(config.path),
         dtype=config.dtype,
         device=config.device,
-        state=models_pb2.MODEL_STATE_ON_DISK if present else models_pb2.MODEL_STATE_MISSING,
+        state=LOADED_STATES.get(loaded or "", state),
         detail=detail,
         job_kinds=_job_kinds(config.family),
     )
 
 
 class ModelsServicer(models_pb2_grpc.ModelsServicer):
-    def __init__(self, models: tuple[ModelConfig, ...]) -> None:
+    def __init__(self, models: tuple[ModelConfig, ...], states: Callable[[], Mapping[str, str]] = dict) -> None:
         self.models = models
+        self._states = states  # each loaded model's whereabouts, as the workers last reported them
 
     def _all(self) -> list[models_pb2.Model]:
-        return [BUILTIN, *(_model(config) for config in self.models)]
+        states = self._states()
+        return [BUILTIN, *(_model(config, states.get(config.name)) for config in self.models)]
 
     @maps_errors
     async def ListModels(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
