@@ -5,6 +5,7 @@ Images cross the family boundary as numpy: (H, W, 3) uint8 pictures and (H, W) u
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,11 @@ def composite(original: Image.Image, generated: np.ndarray, mask: Image.Image) -
     alpha = np.asarray(mask.convert("L"), dtype=np.float32)[..., None] / 255.0
     blended = base * (1.0 - alpha) + generated.astype(np.float32) * alpha
     return blended.round().clip(0, 255).astype(np.uint8)
+
+
+def default_guidance(pipe: Any) -> float:
+    """The guidance scale `pipe` runs with when a request gives none: its own `__call__` default."""
+    return float(inspect.signature(type(pipe).__call__).parameters["guidance_scale"].default)
 
 
 def generator(seed: int) -> torch.Generator:

@@ -87,6 +87,10 @@ class FluxFamily:
 
     # ---- generation -------------------------------------------------------------------------
 
+    def inpaint_guidance(self, model: LoadedModel) -> float:
+        """The guidance scale inpainting runs with when a request gives none (FLUX.1 Fill's own is 30)."""
+        return _images.default_guidance(model.modules["pipelines"]["inpaint"])
+
     def generate(self, model: LoadedModel, request: ImageRequest, ctx: TaskContext) -> ImageResult:
         pipelines: Pipelines = model.modules["pipelines"]
         base = pipelines["text"]

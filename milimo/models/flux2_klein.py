@@ -51,6 +51,10 @@ class Flux2KleinFamily:
             base.vae.enable_tiling()
         return LoadedModel(config, {"pipeline": base, "pipelines": pipelines}, placement)
 
+    def inpaint_guidance(self, model: LoadedModel) -> float:
+        """The guidance scale inpainting runs with when a request gives none (the inpaint pipeline's own, 8)."""
+        return _images.default_guidance(model.modules["pipelines"]["inpaint"])
+
     def generate(self, model: LoadedModel, request: ImageRequest, ctx: TaskContext) -> ImageResult:
         pipelines: Pipelines = model.modules["pipelines"]
         base = pipelines["text"]
