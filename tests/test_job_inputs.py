@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import grpc
@@ -101,3 +102,11 @@ def test_an_input_deleted_before_the_job_starts_fails_it_with_the_reason(generat
     assert f"asset {doomed.id} was deleted after the job was submitted" in failed.reason
     with pytest.raises(grpc.RpcError):
         client.media.Stat(media_pb2.StatRequest(asset_id=doomed.id))
+
+
+def test_a_result_carries_its_recipe(generation_daemon, assets):
+    client = generation_daemon.client()
+    job = client.submit(jobs_pb2.JobRequest(last_frame=jobs_pb2.LastFrameRequest(asset_id=assets["clip.mp4"].id)))
+    done = wait_status(client, job.id, jobs_pb2.JOB_STATUS_SUCCEEDED)
+    result = client.media.Stat(media_pb2.StatRequest(asset_id=done.result_asset_ids[0]))
+    assert json.loads(result.details_json)["source_asset_id"] == assets["clip.mp4"].id

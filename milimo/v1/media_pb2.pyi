@@ -102,7 +102,7 @@ class MediaInfo(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., frames: _Optional[int] = ..., fps: _Optional[_Union[_common_pb2.Rational, _Mapping]] = ..., has_audio: _Optional[bool] = ..., video_codec: _Optional[str] = ...) -> None: ...
 
 class Asset(_message.Message):
-    __slots__ = ("id", "sha256", "size", "mime_type", "filename", "project_id", "job_id", "created_at", "media", "local_path")
+    __slots__ = ("id", "sha256", "size", "mime_type", "filename", "project_id", "job_id", "created_at", "media", "local_path", "details_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class Asset(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_FIELD_NUMBER: _ClassVar[int]
     LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     sha256: str
     size: int
@@ -123,4 +124,5 @@ class Asset(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     media: MediaInfo
     local_path: str
-    def __init__(self, id: _Optional[str] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., mime_type: _Optional[str] = ..., filename: _Optional[str] = ..., project_id: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., media: _Optional[_Union[MediaInfo, _Mapping]] = ..., local_path: _Optional[str] = ...) -> None: ...
+    details_json: str
+    def __init__(self, id: _Optional[str] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., mime_type: _Optional[str] = ..., filename: _Optional[str] = ..., project_id: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., media: _Optional[_Union[MediaInfo, _Mapping]] = ..., local_path: _Optional[str] = ..., details_json: _Optional[str] = ...) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -121,6 +122,7 @@ def asset(record: AssetRecord, local_path: Path) -> media_pb2.Asset:
         created_at=timestamp(record.created_us),
         media=media_info(record.media),
         local_path=str(local_path),
+        details_json=json.dumps(record.media, sort_keys=True, separators=(",", ":")),
     )
 
 

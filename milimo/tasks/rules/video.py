@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from milimo import validation
 from milimo.errors import InvalidArgument
+from milimo.tasks.chain import FRAME_RULES
 from milimo.tasks.inputs import InputAsset, InputRef
 from milimo.tasks.registry import IMAGE_FAMILIES, VIDEO_FAMILIES, Models, configured_model
 from milimo.tasks.rules import common
@@ -42,14 +43,20 @@ def validate(request: jobs_pb2.JobRequest, models: Models) -> None:
                 "video.control_asset_id", f"IC-LoRA control needs an LTX-2 model ({v.model!r} is {config.family})"
             )
     validation.real_range("video.control_strength", v.control_strength, 0.0, 1.0)
+    if v.upscale and config.family == "ltx2" and (v.width % 64 or v.height % 64):
+        # The two-stage path halves the size for its first stage, whose latents must still fill 32-pixel patches.
+        raise InvalidArgument(
+            "video.upscale",
+            f"LTX-2's two-stage path needs width and height in multiples of 64 (got {v.width}x{v.height})",
+        )
     if v.HasField("chain"):
-        _validate_chain(v)
+        _validate_chain(v, FRAME_RULES[config.family].one_pass)
 
 
-def _validate_chain(v: jobs_pb2.VideoShotRequest) -> None:
+def _validate_chain(v: jobs_pb2.VideoShotRequest, one_pass: int) -> None:
     chain = v.chain
     validation.in_range("video.chain.chunk_frames", chain.chunk_frames, 0, v.frames)
-    chunk = chain.chunk_frames or v.frames
+    chunk = chain.chunk_frames or min(v.frames, one_pass)
     if chain.overlap_frames and not 1 <= chain.overlap_frames < chunk:
         raise InvalidArgument(
             "video.chain.overlap_frames",
