@@ -60,3 +60,11 @@ class Unauthenticated(MilimoError):
 
 class Unavailable(MilimoError):
     """The daemon cannot be reached or is shutting down."""
+
+
+class SessionEnded(NotFound):
+    """A tracking session that existed and ended; the message says why."""
+
+    def __init__(self, session_id: str, reason: str) -> None:
+        Exception.__init__(self, f"tracking session {session_id!r} ended: {reason}")
+        self.what, self.ident, self.reason = "tracking session", session_id, reason

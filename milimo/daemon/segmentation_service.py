@@ -31,11 +31,10 @@ from milimo.daemon.media_store import MediaStore, sha256_of
 from milimo.daemon.records import AssetRecord, NewAsset
 from milimo.daemon.store import catalog
 from milimo.daemon.store.database import Database
-from milimo.errors import InvalidArgument, NotFound
+from milimo.errors import InvalidArgument, NotFound, SessionEnded
 from milimo.media.tracks import Track, TrackReader, encode_mask_png
 from milimo.models.segmentation import Box, Point, check_box, check_points, check_text, text_unsupported
 from milimo.tasks.inputs import TRACK_MIME
-from milimo.tasks.interactive import SessionEnded
 from milimo.tasks.registry import ACCELERATOR_LANE, SEGMENTATION_FAMILIES, configured_model
 
 IDLE_TIMEOUT_DEFAULT_S, IDLE_TIMEOUT_MIN_S, IDLE_TIMEOUT_MAX_S = 600, 10, 3600

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from milimo.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from milimo.errors import FailedPrecondition, InvalidArgument, NotFound, SessionEnded, Unavailable
 from milimo.media import ops
 from milimo.media.tracks import Track, TrackReader, encode_mask_png, write_track
 from milimo.models.segmentation import Box, Mask, Segmenter, TrackingSession, mask_box, release_memory, segmenter_of
@@ -314,14 +314,6 @@ class Interactive:
                 session.tracking.close()
                 session.lock.release()
             release_memory()
-
-
-class SessionEnded(NotFound):
-    """A tracking session that existed and ended; the message says why."""
-
-    def __init__(self, session_id: str, reason: str) -> None:
-        Exception.__init__(self, f"tracking session {session_id!r} ended: {reason}")
-        self.what, self.ident, self.reason = "tracking session", session_id, reason
 
 
 def track_media(track: Track) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from milimo.config import DaemonConfig, ModelConfig
@@ -27,13 +28,21 @@ class WorkerSettings:
 
 
 class WorkerResources:
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(
+        self, settings: WorkerSettings, on_model_change: Callable[[dict[str, str]], None] | None = None
+    ) -> None:
         self.settings = settings
         self.models = {config.name: config for config in settings.models}
+        self._on_model_change = on_model_change  # hears where every model is after any of them moves
+        self._arbiter: Arbiter | None = None
+        self._arbiter_lock = threading.Lock()  # the job thread and the call thread may both be first
 
-    @cached_property
+    @property
     def arbiter(self) -> Arbiter:
         """Built on first use, so a worker that only renders animatics never imports torch."""
-        from milimo.models.arbiter import Arbiter
+        with self._arbiter_lock:
+            if self._arbiter is None:
+                from milimo.models.arbiter import Arbiter
 
-        return Arbiter(self.models)
+                self._arbiter = Arbiter(self.models, on_change=self._on_model_change)
+            return self._arbiter

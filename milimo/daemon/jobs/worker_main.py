@@ -34,7 +34,6 @@ from milimo.tasks.resources import WorkerResources, WorkerSettings
 from milimo.v1 import jobs_pb2
 
 if TYPE_CHECKING:
-    from milimo.models.arbiter import Arbiter
     from milimo.tasks.interactive import Interactive
 
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress events a second reach the database
@@ -92,26 +91,6 @@ class _Sender:
     def __call__(self, message: object) -> None:
         with self._lock:
             self._conn.send(message)
-
-
-class _Resources(WorkerResources):
-    """The worker's resources, whose arbiter (built on first use, by whichever thread comes first) reports every
-    model move to the daemon."""
-
-    def __init__(self, settings: WorkerSettings, send: _Sender) -> None:
-        super().__init__(settings)
-        self._send = send
-        self._arbiter: Arbiter | None = None
-        self._arbiter_lock = threading.Lock()
-
-    @property
-    def arbiter(self) -> Arbiter:
-        with self._arbiter_lock:
-            if self._arbiter is None:
-                from milimo.models.arbiter import Arbiter
-
-                self._arbiter = Arbiter(self.models, on_change=lambda states: self._send(protocol.ModelStates(states)))
-            return self._arbiter
 
 
 class _Running:
@@ -184,7 +163,7 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
 
     send = _Sender(conn)
-    resources = _Resources(settings, send)
+    resources = WorkerResources(settings, on_model_change=lambda states: send(protocol.ModelStates(states)))
     running = _Running()
     calls: queue.Queue[tuple[float, protocol.Call]] = queue.Queue()
     jobs: list[protocol.RunJob] = []
