@@ -68,15 +68,7 @@ def describe_media(path: Path, mime_type: str) -> dict:
     except ops.MediaError as exc:
         log.info("no media info for %s: %s", path.name, exc)
         return {}
-    return {
-        "width": info.width,
-        "height": info.height,
-        "frames": info.frames,
-        "fps_num": info.fps.numerator,
-        "fps_den": info.fps.denominator,
-        "has_audio": info.has_audio,
-        "video_codec": info.video_codec,
-    }
+    return info.as_media()
 
 
 class MediaService:

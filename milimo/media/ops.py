@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import numpy as np
@@ -81,6 +82,18 @@ class MediaInfo:
     audio_channels: int | None = None
     # Exact length of the audio track from its packets (AAC priming and padding excluded).
     audio_duration: Fraction | None = None
+
+    def as_media(self) -> dict[str, Any]:
+        """The picture facts an asset records (JSON-friendly: fps as numerator and denominator)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "fps_num": self.fps.numerator,
+            "fps_den": self.fps.denominator,
+            "has_audio": self.has_audio,
+            "video_codec": self.video_codec,
+        }
 
 
 # --------------------------------------------------------------------------------------------- helpers

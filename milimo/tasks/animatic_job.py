@@ -28,13 +28,5 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
     )
     out = ctx.scratch_dir / "animatic.mp4"
     info = render_animatic(spec, out, ctx)
-    media = {
-        "width": info.width,
-        "height": info.height,
-        "frames": info.frames,
-        "fps_num": info.fps.numerator,
-        "fps_den": info.fps.denominator,
-        "has_audio": info.has_audio,
-        "video_codec": info.video_codec,
-    }
+    media = info.as_media()
     return [TaskOutput(path=out, mime_type="video/mp4", media=media)]

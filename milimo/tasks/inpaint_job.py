@@ -103,13 +103,7 @@ def inpaint_clip(
         encoded = encode_frames(filled_frames(), out, info.fps, audio=audio, audio_sample_rate=rate)
     ctx.raise_if_cancelled()
     media = {
-        "width": encoded.width,
-        "height": encoded.height,
-        "frames": encoded.frames,
-        "fps_num": encoded.fps.numerator,
-        "fps_den": encoded.fps.denominator,
-        "has_audio": encoded.has_audio,
-        "video_codec": encoded.video_codec,
+        **encoded.as_media(),
         "frames_filled": to_fill,
         **parameters(p, fill.prompt, fill.guidance),
     }

@@ -223,13 +223,7 @@ class Interactive:
 
             info = ops.encode_frames(mattes(), args["path"], track.fps)
         return {
-            "width": info.width,
-            "height": info.height,
-            "frames": info.frames,
-            "fps_num": info.fps.numerator,
-            "fps_den": info.fps.denominator,
-            "has_audio": False,
-            "video_codec": info.video_codec,
+            **info.as_media(),
             "source_asset_id": track.source_asset_id,
             "object_ids": list(wanted),
         }

@@ -65,7 +65,7 @@ def split_shot(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: Worker
         out = ctx.scratch_dir / f"part-{part}.mp4"
         info = ops.trim(clip.path, out, start, end, on_frame=_reporter(ctx, start, total, f"part {part} of 2"))
         media = {
-            **_video_media(info),
+            **info.as_media(),
             "source_asset_id": clip.asset_id,
             "source_start_frame": start,
             "source_end_frame": end,
@@ -123,7 +123,7 @@ def render_cut(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: Worker
         shots.append({"id": piece.shot_id, "asset_id": piece.asset_id, "start_frame": start, "frames": piece.frames})
         start += piece.frames
     media = {
-        **_video_media(ops.probe(out)),
+        **ops.probe(out).as_media(),
         "project_id": project["id"],
         "source_asset_ids": [piece.asset_id for piece in pieces if piece.asset_id],
         "shots": shots,
@@ -198,15 +198,3 @@ def _sample_at(frame: int, fps: Fraction) -> int:
 
 def _rate(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
-
-
-def _video_media(info: ops.MediaInfo) -> dict[str, Any]:
-    return {
-        "width": info.width,
-        "height": info.height,
-        "frames": info.frames,
-        "fps_num": info.fps.numerator,
-        "fps_den": info.fps.denominator,
-        "has_audio": info.has_audio,
-        "video_codec": info.video_codec,
-    }

@@ -93,13 +93,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
         audio_sample_rate=made.audio_sample_rate or DEFAULT_AUDIO_RATE,
     )
     media = {
-        "width": info.width,
-        "height": info.height,
-        "frames": info.frames,
-        "fps_num": info.fps.numerator,
-        "fps_den": info.fps.denominator,
-        "has_audio": info.has_audio,
-        "video_codec": info.video_codec,
+        **info.as_media(),
         **recipe(v, config.family, shot, prompts, plan, conditions),
     }
     return [TaskOutput(path=out, mime_type="video/mp4", media=media)]
