@@ -20,6 +20,7 @@ from bench import (
     job_overhead,
     list_jobs,
     model_switch,
+    screenplay,
     startup,
     submit,
     transfer,
@@ -30,7 +31,17 @@ from bench.common import Result, Suite, others_meter
 # In the issues' order; list and startup reuse the 10,000 jobs that submit leaves behind.
 BENCHMARKS = {
     module.NAME: module
-    for module in (get_latency, watch_latency, transfer, submit, list_jobs, startup, model_switch, job_overhead)
+    for module in (
+        get_latency,
+        watch_latency,
+        transfer,
+        submit,
+        list_jobs,
+        startup,
+        model_switch,
+        job_overhead,
+        screenplay,
+    )
 }
 
 
