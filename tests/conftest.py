@@ -12,6 +12,7 @@ from tests import postgres
 from tests.daemon_process import DaemonProcess
 
 IN_CI = bool(os.environ.get("CI"))
+pytest_plugins = ["tests.ollama_server"]  # the `ollama` fixture: the Ollama REST API on loopback
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,7 @@ through the arbiter), falling back to the prompt it had with a warning; and the 
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +14,7 @@ from milimo.tasks import elements
 from milimo.tasks.elements import ResolvedPrompt
 from milimo.tasks.prompting import continue_story, prepare_prompt
 from milimo.tasks.resources import WorkerResources, WorkerSettings
-from tests.models.test_prompts import ENHANCED, OllamaState, _handler, closed_port, ollama  # noqa: F401 (a fixture)
+from tests.ollama_server import ENHANCED, closed_port
 from tests.task_context import RecordingContext
 
 PROMPT = "a red fox crossing a frozen lake at dawn"
@@ -54,7 +51,7 @@ def test_until_the_storyboard_plugs_in_prompts_pass_unchanged():
     assert elements.resolve("@fox at dawn") == ResolvedPrompt("@fox at dawn", ())
 
 
-def test_elements_are_resolved_then_ollama_enhances(ollama, ctx, mentions):  # noqa: F811
+def test_elements_are_resolved_then_ollama_enhances(ollama, ctx, mentions):
     host, state = ollama
     text = prepare_prompt(
         "@fox crossing a lake", kind="video", enhance=True, ctx=ctx, resources=resources("ollama:llama3.2:3b", host)
@@ -65,13 +62,13 @@ def test_elements_are_resolved_then_ollama_enhances(ollama, ctx, mentions):  # n
     assert "a red fox with a white-tipped tail crossing a lake" in chat["messages"][-1]["content"]
 
 
-def test_without_enhance_only_the_elements_change(ollama, ctx, mentions):  # noqa: F811
+def test_without_enhance_only_the_elements_change(ollama, ctx, mentions):
     host, state = ollama
     text = prepare_prompt("@fox sleeps", kind="image", enhance=False, ctx=ctx, resources=resources("ollama:x", host))
     assert text == "a red fox with a white-tipped tail sleeps" and not state.chats and not ctx.logs
 
 
-def test_a_vision_model_sees_the_first_frame(ollama, ctx):  # noqa: F811
+def test_a_vision_model_sees_the_first_frame(ollama, ctx):
     host, state = ollama
     frame = np.full((8, 8, 3), 200, np.uint8)
     prepare_prompt(
@@ -105,26 +102,6 @@ def test_the_built_in_gemma_is_borrowed_from_the_arbiter(tmp_path, ctx):
 
 
 # ---- the story, chunk by chunk ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def storyteller() -> Iterator[tuple[str, OllamaState]]:
-    """A local server speaking Ollama's /api/chat that writes whichever part it is asked for (a constant reply
-    would let a job repeat one prompt unnoticed)."""
-    state = OllamaState()
-
-    class Storyteller(_handler(state)):
-        def _chat(self, body: dict) -> None:
-            asked = re.search(r"part (\d+) of (\d+)\.$", body["messages"][-1]["content"])
-            state.reply = f"The fox walks on across the cracking ice, part {asked[1]} of {asked[2]}."
-            super()._chat(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Storyteller)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", state
-    server.shutdown()
-    server.server_close()
 
 
 def test_the_story_continues_with_a_prompt_per_chunk(storyteller, ctx):

@@ -14,11 +14,8 @@ from milimo.models.prompts import OllamaBackend
 from milimo.storyboard import Setting, parse_screenplay
 from milimo.storyboard.llm import MAX_LLM_CHARS, SYSTEM_PROMPT
 from milimo.storyboard.screenplay import DialogueLine
-from tests.models import test_prompts
-from tests.models.test_prompts import closed_port
+from tests.ollama_server import closed_port
 from tests.task_context import RecordingContext
-
-ollama = test_prompts.ollama  # the fixture: a local server speaking Ollama's REST API, and its state
 
 SCRIPT = (Path(__file__).parent / "data" / "screenplays" / "night_shift.fountain").read_text()
 

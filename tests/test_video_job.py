@@ -21,7 +21,6 @@ from milimo.v1 import common_pb2, jobs_pb2, media_pb2, models_pb2
 from tests.helpers import wait_for, wait_status
 from tests.models.lora import random_lora
 from tests.task_context import RecordingContext
-from tests.test_prompting import storyteller  # noqa: F401 (a fixture)
 
 SUCCEEDED, CANCELLED = jobs_pb2.JOB_STATUS_SUCCEEDED, jobs_pb2.JOB_STATUS_CANCELLED
 
@@ -225,7 +224,7 @@ def test_the_cli_submits_a_shot(client, generation_daemon):
 # ---- the recipe a result records ----------------------------------------------------------------------------
 
 
-def test_the_result_records_how_to_make_it_again(tiny_models, storyteller, tmp_path):  # noqa: F811
+def test_the_result_records_how_to_make_it_again(tiny_models, storyteller, tmp_path):
     """Run in-process (the recipe is stored with the asset, not served over gRPC), with the story continued by a
     local server speaking Ollama's API: each chunk gets a prompt of its own, and the recipe keeps them."""
     host, _ = storyteller
