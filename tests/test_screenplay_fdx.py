@@ -3,17 +3,15 @@ styled text runs, shots, script notes, acts), a generated feature-length script,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from milimo.errors import InvalidArgument
 from milimo.storyboard import Setting, detect_format, parse_screenplay
 from milimo.storyboard.screenplay import DialogueLine
 from tests.data.screenplays.feature import feature, mismatches
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-FADE_IN = SHARED / "fdx" / "TestFDX-FI.fdx"
+FADE_IN = SHARED_DATA / "fdx" / "TestFDX-FI.fdx"
 
 
 def fdx(content: str, title_page: str = "") -> str:
@@ -24,6 +22,7 @@ def fdx(content: str, title_page: str = "") -> str:
     )
 
 
+@needs_shared_data
 def test_a_file_written_by_fade_in():
     script = parse_screenplay(FADE_IN)
     assert script.parser == "fdx"
@@ -95,6 +94,7 @@ def test_a_feature_length_script():
     assert parsed.title == "THE LONG TIDE"
 
 
+@needs_shared_data
 def test_final_draft_is_recognized():
     data = FADE_IN.read_bytes()
     assert detect_format(data) == "fdx"

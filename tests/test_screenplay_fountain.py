@@ -20,10 +20,10 @@ from milimo.storyboard.duration import (
 )
 from milimo.storyboard.screenplay import DialogueLine, parse_heading, split_cue
 from tests.data.screenplays.feature import feature, mismatches
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = Path(__file__).parent / "data" / "screenplays"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BRICK = SHARED / "fountain" / "brick_and_steel.fountain"
+BRICK = SHARED_DATA / "fountain" / "brick_and_steel.fountain"
 
 
 def all_text(screenplay) -> str:
@@ -34,6 +34,7 @@ def all_text(screenplay) -> str:
     )
 
 
+@needs_shared_data
 def test_brick_and_steel():
     script = parse_screenplay(BRICK)
     assert script.parser == "fountain"

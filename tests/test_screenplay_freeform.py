@@ -10,9 +10,9 @@ import pytest
 from milimo.storyboard import Setting, detect_format, parse_screenplay
 from milimo.storyboard.screenplay import DialogueLine
 from tests.data.screenplays.feature import feature, mismatches
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = Path(__file__).parent / "data" / "screenplays"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def test_a_shot_list_with_numbered_scenes_and_one_line_speeches():
@@ -128,8 +128,8 @@ def test_a_feature_length_script():
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        (SHARED / "fountain" / "brick_and_steel.fountain", "fountain"),
-        (SHARED / "fdx" / "TestFDX-FI.fdx", "fdx"),
+        pytest.param(SHARED_DATA / "fountain" / "brick_and_steel.fountain", "fountain", marks=needs_shared_data),
+        pytest.param(SHARED_DATA / "fdx" / "TestFDX-FI.fdx", "fdx", marks=needs_shared_data),
         (DATA / "night_shift.fountain", "fountain"),
         (DATA / "shot_list.txt", "text"),
         (DATA / "pdf_export.txt", "text"),

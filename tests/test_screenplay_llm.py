@@ -15,6 +15,7 @@ from milimo.storyboard import Setting, parse_screenplay
 from milimo.storyboard.llm import MAX_LLM_CHARS, SYSTEM_PROMPT
 from milimo.storyboard.screenplay import DialogueLine
 from tests.ollama_server import closed_port
+from tests.shared_data import SHARED_DATA, needs_shared_data
 from tests.task_context import RecordingContext
 
 SCRIPT = (Path(__file__).parent / "data" / "screenplays" / "night_shift.fountain").read_text()
@@ -148,7 +149,8 @@ def test_no_llm_or_too_long_a_script_falls_back_without_asking(ollama, ctx):
     assert state.chats == []
 
 
+@needs_shared_data
 def test_the_fallback_reads_final_draft_too(ctx):
-    fdx = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fdx" / "TestFDX-FI.fdx").read_bytes()
+    fdx = (SHARED_DATA / "fdx" / "TestFDX-FI.fdx").read_bytes()
     script = parse_screenplay(fdx, "llm", backend=None, on_fallback=ctx.log)
     assert script.parser == "fdx" and len(script.scenes) == 2 and len(ctx.logs) == 1
