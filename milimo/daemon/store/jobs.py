@@ -22,6 +22,7 @@ from milimo.daemon.jobs.model import (
     new_id,
     now_us,
 )
+from milimo.daemon.store.database import writer_memo
 from milimo.daemon.store.tables import job_events, jobs
 from milimo.errors import FailedPrecondition, NotFound, ResourceExhausted
 
@@ -61,8 +62,13 @@ def _job(row: Row) -> JobRecord:
 _JOB_BY_ID = sa.select(jobs).where(jobs.c.id == sa.bindparam("job_id"))
 _JOB_BY_REQUEST = sa.select(jobs).where(jobs.c.client_request_id == sa.bindparam("client_request_id"))
 _QUEUED_COUNT = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == JobStatus.QUEUED.value)
-_INSERT_JOB = jobs.insert().returning(jobs.c.pk)
+_INSERT_JOB = jobs.insert().returning(*jobs.c)  # the new row whole: no read of it follows
 _INSERT_EVENT = job_events.insert()
+
+# The number of queued jobs, kept in the writer's memo so that a submit need not count them (the COUNT
+# scans an index that grows with the queue: 0.8 ms with 5,000 jobs queued). insert_jobs adds what it
+# queues; any transition drops it (the job may have entered or left the queue), and the next count is real.
+_QUEUED_MEMO = "queued_jobs"
 
 
 def get_job(conn: Connection, job_id: str) -> JobRecord:
@@ -96,7 +102,8 @@ def insert_jobs(
             stored[key] = _job(row)
     keys = {new.client_request_id for new in news if new.client_request_id}
     fresh = sum(1 for new in news if not new.client_request_id) + len(keys - stored.keys())
-    if fresh and conn.execute(_QUEUED_COUNT).scalar_one() + fresh > max_queued:
+    queued = _queued_count(conn) if fresh else 0
+    if fresh and queued + fresh > max_queued:
         raise ResourceExhausted(f"the queue is full ({max_queued} jobs waiting at most); wait or cancel some")
     results = []
     for new in news:
@@ -107,39 +114,50 @@ def insert_jobs(
         if new.client_request_id:
             stored[new.client_request_id] = job
         results.append((job, events))
+    if fresh and (memo := writer_memo(conn)) is not None:
+        memo[_QUEUED_MEMO] = queued + fresh
     return results
+
+
+def _queued_count(conn: Connection) -> int:
+    memo = writer_memo(conn)
+    if memo is not None and _QUEUED_MEMO in memo:
+        return memo[_QUEUED_MEMO]
+    return conn.execute(_QUEUED_COUNT).scalar_one()
 
 
 def _insert_one(conn: Connection, new: NewJob, max_attempts: int) -> tuple[JobRecord, list[EventRecord]]:
     job_id, created_us = new_id("j"), now_us()
-    pk = conn.execute(
-        _INSERT_JOB,
-        {
-            "id": job_id,
-            "kind": new.kind,
-            "lane": new.lane,
-            "status": JobStatus.QUEUED.value,
-            "request": new.request,
-            "priority": new.priority,
-            "max_attempts": max_attempts,
-            "created_us": created_us,
-            "project_id": new.project_id,
-            "shot_id": new.shot_id,
-            "retry_of": new.retry_of,
-            "client_request_id": new.client_request_id or None,
-            "labels": new.labels,
-            "result_asset_ids": [],
-            "last_seq": 1,
-        },
-    ).scalar_one()
+    job = _job(
+        conn.execute(
+            _INSERT_JOB,
+            {
+                "id": job_id,
+                "kind": new.kind,
+                "lane": new.lane,
+                "status": JobStatus.QUEUED.value,
+                "request": new.request,
+                "priority": new.priority,
+                "max_attempts": max_attempts,
+                "created_us": created_us,
+                "project_id": new.project_id,
+                "shot_id": new.shot_id,
+                "retry_of": new.retry_of,
+                "client_request_id": new.client_request_id or None,
+                "labels": new.labels,
+                "result_asset_ids": [],
+                "last_seq": 1,
+            },
+        ).one()
+    )
     # The QUEUED event is sequence 1: no other transaction can see the new row yet, so it needs no
     # counter update (what append_event does for every later event).
     data = {"status": JobStatus.QUEUED.value, "attempt": 0}
     conn.execute(
         _INSERT_EVENT,
-        {"job_pk": pk, "seq": 1, "time_us": created_us, "type": EventType.STATE.value, "data": data, "blob": None},
+        {"job_pk": job.pk, "seq": 1, "time_us": created_us, "type": EventType.STATE.value, "data": data, "blob": None},
     )
-    return get_job(conn, job_id), [EventRecord(job_id, 1, created_us, EventType.STATE, data, None)]
+    return job, [EventRecord(job_id, 1, created_us, EventType.STATE, data, None)]
 
 
 def list_jobs(
@@ -213,6 +231,8 @@ def transition(
     ).rowcount
     if updated != 1:
         return None
+    if (memo := writer_memo(conn)) is not None:
+        memo.pop(_QUEUED_MEMO, None)  # the job may have entered or left the queue
     job = get_job(conn, job_id)
     data = {"status": to.value, "reason": reason, "attempt": job.attempts, **(event_data or {})}
     event = append_event(conn, job, EventType.STATE, data)
