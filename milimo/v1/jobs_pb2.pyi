@@ -29,7 +29,7 @@ JOB_STATUS_CANCELLED: JobStatus
 JOB_STATUS_INTERRUPTED: JobStatus
 
 class JobRequest(_message.Message):
-    __slots__ = ("animatic", "video", "image", "inpaint", "last_frame", "split_shot", "render_cut")
+    __slots__ = ("animatic", "video", "image", "inpaint", "last_frame", "split_shot", "render_cut", "screenplay")
     ANIMATIC_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class JobRequest(_message.Message):
     LAST_FRAME_FIELD_NUMBER: _ClassVar[int]
     SPLIT_SHOT_FIELD_NUMBER: _ClassVar[int]
     RENDER_CUT_FIELD_NUMBER: _ClassVar[int]
+    SCREENPLAY_FIELD_NUMBER: _ClassVar[int]
     animatic: AnimaticRequest
     video: VideoShotRequest
     image: ImageRequest
@@ -44,7 +45,8 @@ class JobRequest(_message.Message):
     last_frame: LastFrameRequest
     split_shot: SplitShotRequest
     render_cut: RenderCutRequest
-    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ..., video: _Optional[_Union[VideoShotRequest, _Mapping]] = ..., image: _Optional[_Union[ImageRequest, _Mapping]] = ..., inpaint: _Optional[_Union[InpaintRequest, _Mapping]] = ..., last_frame: _Optional[_Union[LastFrameRequest, _Mapping]] = ..., split_shot: _Optional[_Union[SplitShotRequest, _Mapping]] = ..., render_cut: _Optional[_Union[RenderCutRequest, _Mapping]] = ...) -> None: ...
+    screenplay: ScreenplayRequest
+    def __init__(self, animatic: _Optional[_Union[AnimaticRequest, _Mapping]] = ..., video: _Optional[_Union[VideoShotRequest, _Mapping]] = ..., image: _Optional[_Union[ImageRequest, _Mapping]] = ..., inpaint: _Optional[_Union[InpaintRequest, _Mapping]] = ..., last_frame: _Optional[_Union[LastFrameRequest, _Mapping]] = ..., split_shot: _Optional[_Union[SplitShotRequest, _Mapping]] = ..., render_cut: _Optional[_Union[RenderCutRequest, _Mapping]] = ..., screenplay: _Optional[_Union[ScreenplayRequest, _Mapping]] = ...) -> None: ...
 
 class LoraRef(_message.Message):
     __slots__ = ("asset_id", "weight")
@@ -239,6 +241,20 @@ class RenderCutRequest(_message.Message):
     project_id: str
     include_missing: bool
     def __init__(self, project_id: _Optional[str] = ..., include_missing: _Optional[bool] = ...) -> None: ...
+
+class ScreenplayRequest(_message.Message):
+    __slots__ = ("project_id", "asset_id", "parser", "replace", "create_elements")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    PARSER_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    asset_id: str
+    parser: str
+    replace: bool
+    create_elements: bool
+    def __init__(self, project_id: _Optional[str] = ..., asset_id: _Optional[str] = ..., parser: _Optional[str] = ..., replace: _Optional[bool] = ..., create_elements: _Optional[bool] = ...) -> None: ...
 
 class AnimaticRequest(_message.Message):
     __slots__ = ("width", "height", "frames", "fps", "scene_heading", "description", "characters", "scene_number", "shot_number", "start_frame", "seed")

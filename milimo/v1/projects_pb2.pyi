@@ -33,7 +33,7 @@ class Project(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[_Union[_common_pb2.Rational, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Shot(_message.Message):
-    __slots__ = ("id", "project_id", "position", "name", "description", "duration_frames", "asset_id", "metadata", "created_at", "updated_at")
+    __slots__ = ("id", "project_id", "position", "name", "description", "duration_frames", "asset_id", "metadata", "created_at", "updated_at", "scene_id", "action", "dialogue", "characters")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,10 @@ class Shot(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SCENE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DIALOGUE_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_FIELD_NUMBER: _ClassVar[int]
     id: str
     project_id: str
     position: int
@@ -61,7 +65,25 @@ class Shot(_message.Message):
     metadata: _containers.ScalarMap[str, str]
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., position: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., duration_frames: _Optional[int] = ..., asset_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    scene_id: str
+    action: str
+    dialogue: _containers.RepeatedCompositeFieldContainer[DialogueLine]
+    characters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., project_id: _Optional[str] = ..., position: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., duration_frames: _Optional[int] = ..., asset_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scene_id: _Optional[str] = ..., action: _Optional[str] = ..., dialogue: _Optional[_Iterable[_Union[DialogueLine, _Mapping]]] = ..., characters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DialogueLine(_message.Message):
+    __slots__ = ("speaker", "text", "parenthetical", "extension", "dual")
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PARENTHETICAL_FIELD_NUMBER: _ClassVar[int]
+    EXTENSION_FIELD_NUMBER: _ClassVar[int]
+    DUAL_FIELD_NUMBER: _ClassVar[int]
+    speaker: str
+    text: str
+    parenthetical: str
+    extension: str
+    dual: bool
+    def __init__(self, speaker: _Optional[str] = ..., text: _Optional[str] = ..., parenthetical: _Optional[str] = ..., extension: _Optional[str] = ..., dual: _Optional[bool] = ...) -> None: ...
 
 class CreateProjectRequest(_message.Message):
     __slots__ = ("project",)
