@@ -412,6 +412,14 @@ class WatchJobRequest(_message.Message):
     after_sequence: int
     def __init__(self, job_id: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
 
+class WatchManyRequest(_message.Message):
+    __slots__ = ("job_ids", "previews")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    PREVIEWS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    previews: bool
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., previews: _Optional[bool] = ...) -> None: ...
+
 class StateChange(_message.Message):
     __slots__ = ("status", "reason", "attempt", "result_asset_ids")
     STATUS_FIELD_NUMBER: _ClassVar[int]

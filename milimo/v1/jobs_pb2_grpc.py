@@ -61,6 +61,11 @@ class JobsStub:
                 request_serializer=milimo_dot_v1_dot_jobs__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=milimo_dot_v1_dot_jobs__pb2.JobEvent.FromString,
                 _registered_method=True)
+        self.WatchMany = channel.unary_stream(
+                '/milimo.v1.Jobs/WatchMany',
+                request_serializer=milimo_dot_v1_dot_jobs__pb2.WatchManyRequest.SerializeToString,
+                response_deserializer=milimo_dot_v1_dot_jobs__pb2.JobEvent.FromString,
+                _registered_method=True)
         self.Cancel = channel.unary_unary(
                 '/milimo.v1.Jobs/Cancel',
                 request_serializer=milimo_dot_v1_dot_jobs__pb2.CancelJobRequest.SerializeToString,
@@ -122,6 +127,14 @@ class JobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchMany(self, request, context):
+        """Watch for many jobs at once (a batch), merged into one stream in the order they happen:
+        each job's stored events, then live ones; the stream ends once every job is terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Cancel(self, request, context):
         """Queued jobs are cancelled at once; running ones stop within one step of their task.
         """
@@ -174,6 +187,11 @@ def add_JobsServicer_to_server(servicer, server):
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
                     request_deserializer=milimo_dot_v1_dot_jobs__pb2.WatchJobRequest.FromString,
+                    response_serializer=milimo_dot_v1_dot_jobs__pb2.JobEvent.SerializeToString,
+            ),
+            'WatchMany': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchMany,
+                    request_deserializer=milimo_dot_v1_dot_jobs__pb2.WatchManyRequest.FromString,
                     response_serializer=milimo_dot_v1_dot_jobs__pb2.JobEvent.SerializeToString,
             ),
             'Cancel': grpc.unary_unary_rpc_method_handler(
@@ -333,6 +351,33 @@ class Jobs:
             target,
             '/milimo.v1.Jobs/Watch',
             milimo_dot_v1_dot_jobs__pb2.WatchJobRequest.SerializeToString,
+            milimo_dot_v1_dot_jobs__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/milimo.v1.Jobs/WatchMany',
+            milimo_dot_v1_dot_jobs__pb2.WatchManyRequest.SerializeToString,
             milimo_dot_v1_dot_jobs__pb2.JobEvent.FromString,
             options,
             channel_credentials,
