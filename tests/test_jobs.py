@@ -73,6 +73,40 @@ def test_watch_resumes_after_reconnect_without_gaps_or_repeats(client):
     assert [e.SerializeToString() for e in client.watch(job.id)] == [e.SerializeToString() for e in seen + rest]
 
 
+def test_watch_many_merges_every_event_of_a_batch_once_and_ends_when_all_are_done(client):
+    done_before = client.submit(animatic(frames=4))
+    client.wait(done_before.id)
+    batch = [done_before.id, *(client.submit(animatic(frames=12 + i)).id for i in range(4))]
+    events = list(client.jobs.WatchMany(jobs_pb2.WatchManyRequest(job_ids=batch)))
+
+    for job_id in batch:
+        own = [e for e in events if e.job_id == job_id]
+        # Each job's own history, in order, without gaps except the previews left out, ending in success.
+        assert [e.SerializeToString() for e in own] == [
+            e.SerializeToString() for e in client.watch(job_id) if not e.HasField("preview")
+        ]
+        assert own[-1].state.status == SUCCEEDED
+    # The client's reconnecting form yields the same events.
+    assert sorted(e.SerializeToString() for e in client.watch_many(batch)) == sorted(
+        e.SerializeToString() for e in events
+    )
+
+
+@pytest.mark.parametrize(
+    ("job_ids", "code", "words"),
+    [
+        ([], grpc.StatusCode.INVALID_ARGUMENT, "job_ids: must name 1 to 1000"),
+        (["j-0123456789abcdef", "j-0123456789abcdef"], grpc.StatusCode.INVALID_ARGUMENT, "twice"),
+        (["nope"], grpc.StatusCode.INVALID_ARGUMENT, "job_ids[0]"),
+        (["j-0123456789abcdef"], grpc.StatusCode.NOT_FOUND, "j-0123456789abcdef"),
+    ],
+)
+def test_watch_many_rejects_bad_batches(client, job_ids, code, words):
+    with pytest.raises(grpc.RpcError) as caught:
+        list(client.jobs.WatchMany(jobs_pb2.WatchManyRequest(job_ids=job_ids)))
+    assert caught.value.code() == code and words in caught.value.details()
+
+
 def test_cancel_queued_job_is_immediate(client):
     client.jobs.PauseQueue(jobs_pb2.PauseQueueRequest())
     try:

@@ -21,6 +21,7 @@ from milimo.v1 import (
     models_pb2_grpc,
     projects_pb2_grpc,
     segmentation_pb2_grpc,
+    storyboard_pb2_grpc,
 )
 
 CHUNK = 1024 * 1024
@@ -99,6 +100,7 @@ class Client:
         self.projects = projects_pb2_grpc.ProjectsStub(self.channel)
         self.models = models_pb2_grpc.ModelsStub(self.channel)
         self.segmentation = segmentation_pb2_grpc.SegmentationStub(self.channel)
+        self.storyboard = storyboard_pb2_grpc.StoryboardStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
     def close(self) -> None:
@@ -154,6 +156,34 @@ class Client:
                 for event in self.jobs.Watch(jobs_pb2.WatchJobRequest(job_id=job_id, after_sequence=cursor)):
                     lost_since = None
                     cursor = event.sequence
+                    yield event
+                return
+            except grpc.RpcError as error:
+                if error.code() not in RETRYABLE:
+                    raise
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > reconnect_for:
+                    raise
+                time.sleep(0.2)
+
+    def watch_many(
+        self, job_ids: list[str], *, previews: bool = False, reconnect_for: float = 60.0
+    ) -> Iterator[jobs_pb2.JobEvent]:
+        """Every event of several jobs, merged as they happen, each exactly once across reconnects; ends when
+        every job is terminal. After a reconnect the daemon replays the jobs still open from their start, and
+        the events already seen are skipped."""
+        seen = dict.fromkeys(job_ids, 0)
+        open_ids = list(job_ids)
+        lost_since: float | None = None
+        while open_ids:
+            try:
+                for event in self.jobs.WatchMany(jobs_pb2.WatchManyRequest(job_ids=open_ids, previews=previews)):
+                    lost_since = None
+                    if event.sequence <= seen[event.job_id]:
+                        continue
+                    seen[event.job_id] = event.sequence
+                    if event.HasField("state") and event.state.status in TERMINAL:
+                        open_ids.remove(event.job_id)
                     yield event
                 return
             except grpc.RpcError as error:

@@ -4,6 +4,7 @@ published to live watchers. No gRPC here."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import logging
@@ -56,6 +57,7 @@ def decode_page_token(token: str, maximum: int = 2**63 - 1) -> int | None:
 
 
 BATCH_MAX = 1000
+WATCH_MANY_BUFFER = 1024  # events between the followers of a WatchMany and its reader
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,45 @@ class JobService:
                         cursor = event.seq
                         if _is_terminal(event):
                             return
+
+    async def watch_many(self, job_ids: Sequence[str], *, previews: bool) -> AsyncIterator[EventRecord]:
+        """`watch` for several jobs, merged in the order their events arrive; ends when every job is terminal.
+
+        Each job is followed by its own `watch` (stored events, then live ones); a bounded queue between them and
+        the caller means a slow reader holds the followers back instead of piling events up in memory.
+        """
+        if not 1 <= len(job_ids) <= BATCH_MAX:
+            raise InvalidArgument("job_ids", f"must name 1 to {BATCH_MAX} jobs (got {len(job_ids)})")
+        if len(set(job_ids)) != len(job_ids):
+            duplicate = next(job_id for index, job_id in enumerate(job_ids) if job_id in job_ids[:index])
+            raise InvalidArgument("job_ids", f"names {duplicate[:64]} twice")
+        for index, job_id in enumerate(job_ids):
+            if not validation.ID_PATTERN.match(job_id) or not job_id.startswith("j-"):
+                raise InvalidArgument(f"job_ids[{index}]", f"{job_id[:64]!r} is not a job id")
+        await self.db.read(lambda conn: [store.get_job(conn, job_id) for job_id in job_ids])
+
+        merged: asyncio.Queue[EventRecord | None] = asyncio.Queue(maxsize=WATCH_MANY_BUFFER)
+
+        async def follow(job_id: str) -> None:
+            async for event in self.watch(job_id, 0):
+                if previews or event.type != EventType.PREVIEW:
+                    await merged.put(event)
+            await merged.put(None)
+
+        followers = [asyncio.create_task(follow(job_id)) for job_id in job_ids]
+        try:
+            remaining = len(followers)
+            while remaining:
+                event = await merged.get()
+                if event is None:
+                    remaining -= 1
+                    continue
+                yield event
+            for follower in followers:
+                follower.result()  # a follower that failed says why here
+        finally:
+            for follower in followers:
+                follower.cancel()
 
     async def cancel(self, job_id: str) -> JobRecord:
         self._check_id(job_id)

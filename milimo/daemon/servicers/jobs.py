@@ -62,6 +62,11 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
             yield convert.event(event)
 
     @maps_errors
+    async def WatchMany(self, request: jobs_pb2.WatchManyRequest, context: grpc.aio.ServicerContext):  # noqa: ANN201
+        async for event in self.jobs.watch_many(list(request.job_ids), previews=request.previews):
+            yield convert.event(event)
+
+    @maps_errors
     async def Cancel(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         return convert.job(await self.jobs.cancel(request.job_id))
 
