@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -16,16 +14,22 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
-    TaskProgressColumn,
     TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
 from milimo import config as settings
+from milimo.cli_common import (
+    ConfigOption,
+    asset_id_of,
+    bytes_bar,
+    console,
+    fail,
+    follow,
+    open_client,
+    status_name,
+)
 from milimo.client import Client
 from milimo.errors import MilimoError
 from milimo.v1 import common_pb2, jobs_pb2, models_pb2
@@ -37,10 +41,7 @@ models_app = typer.Typer(help="Configured models.", no_args_is_help=True)
 app.add_typer(submit_app, name="submit")
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
 
-STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_").lower() for name, value in jobs_pb2.JobStatus.items()}
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", envvar=settings.CONFIG_ENV)]
 OutOption = Annotated[
     Path | None,
     typer.Option("--out", help="wait for the job and download its result here (several results: PATH-1, PATH-2 …)"),
@@ -51,19 +52,6 @@ LoraOption = Annotated[
     list[str] | None, typer.Option("--lora", help="ASSET[:WEIGHT]: a LoRA (.safetensors asset or file); repeatable")
 ]
 EnhanceOption = Annotated[bool, typer.Option("--enhance", help="rewrite the prompt with the daemon's enhancer first")]
-
-
-def _client(config_file: Path | None = None) -> Client:
-    return Client(settings.client_config(settings.load_file(config_file)))
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-def status_name(status: int) -> str:
-    return STATUS_NAMES.get(status, str(status))
 
 
 @app.command()
@@ -104,7 +92,7 @@ def serve(
         daemon_config.check()
         asyncio.run(run_server(daemon_config, ready_file))
     except MilimoError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 @submit_app.command("animatic")
@@ -138,7 +126,7 @@ def submit_animatic(
             shot_number=shot,
         )
     )
-    with _client(config) as client:
+    with open_client(config) as client:
         _submit(client, request, priority=priority, project=project, out=out)
 
 
@@ -188,7 +176,7 @@ def submit_video(
         chunk_prompts=chunk_prompt or [],
         continue_story=continue_story,
     )
-    with _client(config) as client:
+    with open_client(config) as client:
         request = jobs_pb2.JobRequest(
             video=jobs_pb2.VideoShotRequest(
                 model=model,
@@ -203,7 +191,7 @@ def submit_video(
                 seed=seed,
                 conditions=[_condition(client, spec, project) for spec in condition or []],
                 loras=_loras(client, lora, project),
-                control_asset_id=_asset_id(client, control, "--control", project) if control else "",
+                control_asset_id=asset_id_of(client, control, "--control", project) if control else "",
                 control_strength=control_strength,
                 enhance_prompt=enhance,
                 upscale=upscale,
@@ -237,7 +225,7 @@ def submit_image(
     config: ConfigOption = None,
 ) -> None:
     """Queue a still image (a PNG); prints the job id. Local files given for assets are uploaded first."""
-    with _client(config) as client:
+    with open_client(config) as client:
         request = jobs_pb2.JobRequest(
             image=jobs_pb2.ImageRequest(
                 model=model,
@@ -249,8 +237,8 @@ def submit_image(
                 guidance=guidance,
                 true_cfg=true_cfg,
                 seed=seed,
-                reference_asset_ids=[_asset_id(client, ref, "--reference", project) for ref in reference or []],
-                init_asset_id=_asset_id(client, init, "--init", project) if init else "",
+                reference_asset_ids=[asset_id_of(client, ref, "--reference", project) for ref in reference or []],
+                init_asset_id=asset_id_of(client, init, "--init", project) if init else "",
                 strength=strength if init else 0.0,
                 loras=_loras(client, lora, project),
                 enhance_prompt=enhance,
@@ -292,11 +280,11 @@ def submit_inpaint(
     Give one mask: --mask, --track, or --segment-model with --point/--box/--text."""
     segmenting = bool(segment_model or point or box or text)
     if sum((bool(mask), bool(track), segmenting)) != 1:
-        _fail("give one mask: --mask, --track, or --segment-model with --point/--box/--text")
-    with _client(config) as client:
+        fail("give one mask: --mask, --track, or --segment-model with --point/--box/--text")
+    with open_client(config) as client:
         inpaint = jobs_pb2.InpaintRequest(
             model=model,
-            asset_id=_asset_id(client, source, "SOURCE", project),
+            asset_id=asset_id_of(client, source, "SOURCE", project),
             prompt=prompt,
             segment_frame=segment_frame,
             object_ids=object_id or [],
@@ -308,9 +296,9 @@ def submit_inpaint(
             loras=_loras(client, lora, project),
         )
         if mask:
-            inpaint.mask_asset_id = _asset_id(client, mask, "--mask", project)
+            inpaint.mask_asset_id = asset_id_of(client, mask, "--mask", project)
         elif track:
-            inpaint.track_asset_id = _asset_id(client, track, "--track", project)
+            inpaint.track_asset_id = asset_id_of(client, track, "--track", project)
         else:
             inpaint.segment.CopyFrom(_segmentation_prompt(segment_model, point or [], box, text))
         _submit(client, jobs_pb2.JobRequest(inpaint=inpaint), priority=priority, project=project, out=out)
@@ -326,10 +314,10 @@ def submit_last_frame(
     config: ConfigOption = None,
 ) -> None:
     """Queue the extraction of a clip's last frame as a PNG ("continue from here"); prints the job id."""
-    with _client(config) as client:
+    with open_client(config) as client:
         request = jobs_pb2.JobRequest(
             last_frame=jobs_pb2.LastFrameRequest(
-                asset_id=_asset_id(client, clip, "CLIP", project), frames_from_end=from_end
+                asset_id=asset_id_of(client, clip, "CLIP", project), frames_from_end=from_end
             )
         )
         _submit(client, request, priority=priority, project=project, out=out)
@@ -345,9 +333,9 @@ def submit_split(
     config: ConfigOption = None,
 ) -> None:
     """Queue a split of a clip before a frame into two clips; prints the job id."""
-    with _client(config) as client:
+    with open_client(config) as client:
         request = jobs_pb2.JobRequest(
-            split_shot=jobs_pb2.SplitShotRequest(asset_id=_asset_id(client, clip, "CLIP", project), frame=frame)
+            split_shot=jobs_pb2.SplitShotRequest(asset_id=asset_id_of(client, clip, "CLIP", project), frame=frame)
         )
         _submit(client, request, priority=priority, project=project, out=out)
 
@@ -366,7 +354,7 @@ def submit_cut(
     request = jobs_pb2.JobRequest(
         render_cut=jobs_pb2.RenderCutRequest(project_id=project_id, include_missing=include_missing)
     )
-    with _client(config) as client:
+    with open_client(config) as client:
         _submit(client, request, priority=priority, project=project_id, out=out)
 
 
@@ -378,35 +366,12 @@ def _submit(client: Client, request: jobs_pb2.JobRequest, *, priority: int, proj
         return
     done = follow(client, [job.id])[job.id]
     if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
-        _fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
+        fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
     for index, asset_id in enumerate(done.result_asset_ids, start=1):
         target = out if len(done.result_asset_ids) == 1 else out.with_name(f"{out.stem}-{index}{out.suffix}")
-        with _bytes_bar(f"download {target.name}") as report:
+        with bytes_bar(f"download {target.name}") as report:
             client.download(asset_id, target, on_progress=report)
         console.print(f"wrote {target}")
-
-
-def _asset_id(client: Client, value: str, option: str, project: str) -> str:
-    """An asset id as given, or the id of a local file after uploading it (with a progress bar)."""
-    path = Path(value).expanduser()
-    if path.is_file():
-        size = path.stat().st_size
-        with _bytes_bar(f"upload {path.name}") as report:
-            asset = client.upload(path, project_id=project, on_progress=report)
-            report(size, size)  # bytes the daemon already held are not sent again
-        return asset.id
-    if not value.startswith("a-"):
-        _fail(f"{option}: {value!r} is neither a file nor an asset id (a-…)")
-    return value
-
-
-@contextmanager
-def _bytes_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A transfer bar; the callback takes (bytes done, bytes in all)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task(description, total=None)
-        yield lambda done, total: progress.update(bar, completed=done, total=total)
 
 
 def _split_spec(spec: str, numbers: int) -> tuple[str, list[str]]:
@@ -433,8 +398,8 @@ def _condition(client: Client, spec: str, project: str) -> jobs_pb2.Conditioning
     name, numbers = _split_spec(spec, 2)
     frame, strength = [*numbers, "0", "0"][:2]
     if not frame.isdigit():
-        _fail(f"--condition {spec!r}: the frame must be a whole number")
-    asset_id = _asset_id(client, name, "--condition", project)
+        fail(f"--condition {spec!r}: the frame must be a whole number")
+    asset_id = asset_id_of(client, name, "--condition", project)
     return jobs_pb2.Conditioning(asset_id=asset_id, frame_index=int(frame), strength=float(strength))
 
 
@@ -444,7 +409,7 @@ def _loras(client: Client, specs: list[str] | None, project: str) -> list[jobs_p
     for spec in specs or []:
         name, numbers = _split_spec(spec, 1)
         weight = float(numbers[0]) if numbers else 0.0
-        loras.append(jobs_pb2.LoraRef(asset_id=_asset_id(client, name, "--lora", project), weight=weight))
+        loras.append(jobs_pb2.LoraRef(asset_id=asset_id_of(client, name, "--lora", project), weight=weight))
     return loras
 
 
@@ -467,7 +432,7 @@ def _numbers(option: str, text: str, counts: tuple[int, ...]) -> list[float]:
     except ValueError:
         values = []
     if len(values) not in counts:
-        _fail(f"{option}: {text!r} must be {' or '.join(str(c) for c in counts)} comma-separated numbers")
+        fail(f"{option}: {text!r} must be {' or '.join(str(c) for c in counts)} comma-separated numbers")
     return values
 
 
@@ -475,7 +440,7 @@ def _frame_rate(text: str) -> Fraction:
     try:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):
-        _fail(f"--fps: {text!r} is not a frame rate")
+        fail(f"--fps: {text!r} is not a frame rate")
         raise
 
 
@@ -490,9 +455,9 @@ def jobs(
     for name in status or []:
         value = jobs_pb2.JobStatus.DESCRIPTOR.values_by_name.get(f"JOB_STATUS_{name.upper()}")
         if value is None:
-            _fail(f"--status: unknown status {name!r}")
+            fail(f"--status: unknown status {name!r}")
         wanted.append(value.number)
-    with _client(config) as client:
+    with open_client(config) as client:
         reply = client.jobs.List(jobs_pb2.ListJobsRequest(statuses=wanted, page={"page_size": limit}))
     table = Table("id", "kind", "status", "progress", "attempts", "reason")
     for job in reply.jobs:
@@ -501,54 +466,21 @@ def jobs(
     Console().print(table)
 
 
-def follow(client: Client, job_ids: list[str], labels: dict[str, str] | None = None) -> dict[str, jobs_pb2.Job]:
-    """Rich progress bars for jobs until each ends (labelled by `labels`, else by id); returns their final state."""
-    import threading
-
-    finals: dict[str, jobs_pb2.Job] = {}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[state]}"),
-    )
-    with Progress(*columns, console=console) as progress:
-        labels = labels or {}
-        bars = {job_id: progress.add_task(labels.get(job_id, job_id), total=None, state="queued") for job_id in job_ids}
-
-        def track(job_id: str) -> None:
-            for event in client.watch(job_id):
-                bar = bars[job_id]
-                if event.HasField("progress"):
-                    progress.update(bar, completed=event.progress.step, total=event.progress.total or None)
-                elif event.HasField("state"):
-                    progress.update(bar, state=status_name(event.state.status))
-            finals[job_id] = client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job_id))
-
-        threads = [threading.Thread(target=track, args=(job_id,), daemon=True) for job_id in job_ids]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    return finals
-
-
 @app.command()
 def watch(job_id: str, config: ConfigOption = None) -> None:
     """Follow a job with a progress bar; exits non-zero unless it succeeds."""
-    with _client(config) as client:
+    with open_client(config) as client:
         job = follow(client, [job_id])[job_id]
     name = status_name(job.status)
     if job.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
-        _fail(f"job {job_id} {name}: {job.reason}")
+        fail(f"job {job_id} {name}: {job.reason}")
     console.print(f"job {job_id} {name}: {', '.join(job.result_asset_ids)}")
 
 
 @app.command()
 def cancel(job_id: str, config: ConfigOption = None) -> None:
     """Cancel a queued or running job."""
-    with _client(config) as client:
+    with open_client(config) as client:
         job = client.jobs.Cancel(jobs_pb2.CancelJobRequest(job_id=job_id))
     state = "cancel requested" if job.status == jobs_pb2.JOB_STATUS_RUNNING else status_name(job.status)
     console.print(f"job {job_id}: {state}")
@@ -557,7 +489,7 @@ def cancel(job_id: str, config: ConfigOption = None) -> None:
 @app.command()
 def retry(job_id: str, config: ConfigOption = None) -> None:
     """Queue a failed or cancelled job again; prints the new job id."""
-    with _client(config) as client:
+    with open_client(config) as client:
         print(client.jobs.Retry(jobs_pb2.RetryJobRequest(job_id=job_id)).id)
 
 
@@ -568,10 +500,10 @@ def get(
     config: ConfigOption = None,
 ) -> None:
     """Download a finished job's result."""
-    with _client(config) as client:
+    with open_client(config) as client:
         job = client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job_id))
         if job.status != jobs_pb2.JOB_STATUS_SUCCEEDED or not job.result_asset_ids:
-            _fail(f"job {job_id} is {status_name(job.status)}; it has no result yet")
+            fail(f"job {job_id} is {status_name(job.status)}; it has no result yet")
         client.download(job.result_asset_ids[0], output)
     console.print(f"wrote {output}")
 
@@ -579,7 +511,7 @@ def get(
 @queue_app.command("pause")
 def queue_pause(config: ConfigOption = None) -> None:
     """Stop starting new jobs (running ones finish)."""
-    with _client(config) as client:
+    with open_client(config) as client:
         state = client.jobs.PauseQueue(jobs_pb2.PauseQueueRequest())
     console.print(f"queue paused: {state.queued} queued, {state.running} running")
 
@@ -587,7 +519,7 @@ def queue_pause(config: ConfigOption = None) -> None:
 @queue_app.command("resume")
 def queue_resume(config: ConfigOption = None) -> None:
     """Start queued jobs again."""
-    with _client(config) as client:
+    with open_client(config) as client:
         state = client.jobs.ResumeQueue(jobs_pb2.ResumeQueueRequest())
     console.print(f"queue running: {state.queued} queued, {state.running} running")
 
@@ -595,7 +527,7 @@ def queue_resume(config: ConfigOption = None) -> None:
 @models_app.command("list")
 def models_list(config: ConfigOption = None) -> None:
     """Show configured models and where each one is."""
-    with _client(config) as client:
+    with open_client(config) as client:
         reply = client.models.ListModels(models_pb2.ListModelsRequest())
     table = Table("name", "family", "state", "path", "detail")
     for model in reply.models:
@@ -632,9 +564,9 @@ def models_pull(name: str, config: ConfigOption = None) -> None:
     daemon = settings.daemon_config(settings.load_file(config))
     chosen = next((m for m in daemon.models if m.name == name), None)
     if chosen is None:
-        _fail(f"model {name!r} is not in the config; configured: {', '.join(m.name for m in daemon.models) or 'none'}")
+        fail(f"model {name!r} is not in the config; configured: {', '.join(m.name for m in daemon.models) or 'none'}")
     if not chosen.repo_id:
-        _fail(f"model {name!r} has no repo_id in the config to pull from")
+        fail(f"model {name!r} has no repo_id in the config to pull from")
     from huggingface_hub import snapshot_download
 
     console.print(f"downloading {chosen.repo_id} to {chosen.path}")

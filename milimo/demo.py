@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 from rich.console import Console
 
-from milimo.cli import follow
+from milimo.cli_common import follow
 from milimo.client import Client
 from milimo.config import client_config, load_file
 from milimo.media import ops

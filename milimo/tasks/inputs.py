@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from milimo.errors import InvalidArgument
 
-Sort = Literal["image", "video", "visual", "lora", "track", "project"]  # "project": a project id, not an asset
+Sort = Literal["image", "video", "visual", "lora", "track", "screenplay", "project"]  # "project": a project id
 TRACK_MIME = "application/vnd.milimo.track+zip"
+SCREENPLAY_SUFFIXES = (".fountain", ".spmd", ".fdx", ".txt", ".text", ".md")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def check_sort(ref: InputRef, asset: InputAsset) -> None:
     elif ref.sort == "visual":
         ok = (asset.is_image and bool(asset.media.get("width"))) or (asset.is_video and bool(asset.media.get("frames")))
         wanted = "an image or a readable video"
+    elif ref.sort == "screenplay":
+        ok = asset.filename.lower().endswith(SCREENPLAY_SUFFIXES) or asset.mime_type.startswith("text/")
+        wanted = f"a script ({', '.join(SCREENPLAY_SUFFIXES)} or text)"
     elif ref.sort == "lora":
         ok, wanted = asset.filename.endswith(".safetensors"), "a LoRA in a .safetensors file"
     else:

@@ -82,6 +82,7 @@ KINDS: dict[str, TaskKind] = {
         TaskKind("last_frame", CPU_LANE, "milimo.tasks.shot_utils:last_frame"),
         TaskKind("split_shot", CPU_LANE, "milimo.tasks.shot_utils:split_shot"),
         TaskKind("render_cut", CPU_LANE, "milimo.tasks.shot_utils:render_cut"),
+        TaskKind("screenplay", CPU_LANE, "milimo.tasks.screenplay_job:run"),
     )
 }
 
