@@ -3,7 +3,6 @@ through the arbiter), falling back to the prompt it had with a warning; and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,39 +32,46 @@ def warnings(ctx: RecordingContext) -> list[str]:
     return [line for line in ctx.logs if line.startswith("warning:")]
 
 
-class Mentions:
-    """A resolver as the storyboard will register one: "@name" becomes the element's description."""
-
-    def resolve(self, prompt: str) -> ResolvedPrompt:
-        return ResolvedPrompt(prompt.replace("@fox", "a red fox with a white-tipped tail"))
+FOX = {
+    "id": "el-fox",
+    "kind": "character",
+    "name": "Fox",
+    "trigger": "@fox",
+    "description": "a red fox with a white-tipped tail",
+    "reference_asset_ids": [],
+}
 
 
 @pytest.fixture
-def mentions() -> Iterator[None]:
-    previous = elements.set_resolver(Mentions())
-    yield
-    elements.set_resolver(previous)
+def mentions(tmp_path: Path) -> RecordingContext:
+    """A job of a project with one element, as the daemon starts it (tests/test_elements_job.py tests the rest)."""
+    return RecordingContext(tmp_path, facts={"elements": [FOX]})
 
 
-def test_until_the_storyboard_plugs_in_prompts_pass_unchanged():
-    assert elements.resolve("@fox at dawn") == ResolvedPrompt("@fox at dawn", ())
+def test_without_elements_prompts_pass_unchanged(ctx):
+    assert elements.resolve("@fox at dawn", ctx) == ResolvedPrompt("@fox at dawn")
 
 
-def test_elements_are_resolved_then_ollama_enhances(ollama, ctx, mentions):
+def test_elements_are_resolved_then_ollama_enhances(ollama, mentions):
     host, state = ollama
     text = prepare_prompt(
-        "@fox crossing a lake", kind="video", enhance=True, ctx=ctx, resources=resources("ollama:llama3.2:3b", host)
+        "@fox crossing a lake",
+        kind="video",
+        enhance=True,
+        ctx=mentions,
+        resources=resources("ollama:llama3.2:3b", host),
     )
-    assert text == ENHANCED and not warnings(ctx)
+    assert text == ENHANCED and not warnings(mentions)
     [chat] = state.chats
     assert chat["model"] == "llama3.2:3b" and chat["keep_alive"] == 0
-    assert "a red fox with a white-tipped tail crossing a lake" in chat["messages"][-1]["content"]
+    assert "Fox (a red fox with a white-tipped tail) crossing a lake" in chat["messages"][-1]["content"]
 
 
-def test_without_enhance_only_the_elements_change(ollama, ctx, mentions):
+def test_without_enhance_only_the_elements_change(ollama, mentions):
     host, state = ollama
-    text = prepare_prompt("@fox sleeps", kind="image", enhance=False, ctx=ctx, resources=resources("ollama:x", host))
-    assert text == "a red fox with a white-tipped tail sleeps" and not state.chats and not ctx.logs
+    worker = resources("ollama:x", host)
+    text = prepare_prompt("@fox sleeps", kind="image", enhance=False, ctx=mentions, resources=worker)
+    assert text == "Fox (a red fox with a white-tipped tail) sleeps" and not state.chats and not warnings(mentions)
 
 
 def test_a_vision_model_sees_the_first_frame(ollama, ctx):

@@ -1,5 +1,8 @@
 """The `image` job kind: a still from a configured image model (text to image, references, image to image), as a PNG.
 
+The elements the prompt mentions bring their reference images, after the request's own, as far as the model takes
+them (`generate_with_elements`); the result records which it took.
+
 Also home to what the inpaint kind shares with it: reading input pictures and LoRAs, and naming a model-layer
 error's field in the job's request.
 """
@@ -8,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
 
 from milimo.errors import InvalidArgument
 from milimo.media.ops import write_png
+from milimo.models.base import LoadedModel, ModelFamily
 from milimo.models.families import family
-from milimo.models.requests import ImageRequest, LoraWeight
+from milimo.models.requests import ImageRequest, ImageResult, LoraWeight
 from milimo.tasks.context import TaskContext
-from milimo.tasks.prompting import prepare_prompt
+from milimo.tasks.elements import Reference
+from milimo.tasks.prompting import prepare_prompt_and_references
 from milimo.tasks.registry import TaskOutput
 from milimo.tasks.resources import WorkerResources
 from milimo.v1 import jobs_pb2
@@ -30,9 +36,11 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
     references = tuple(read_picture(ctx, asset_id) for asset_id in i.reference_asset_ids)
     init_image = read_picture(ctx, i.init_asset_id) if i.init_asset_id else None
     shown = init_image if init_image is not None else next(iter(references), None)
-    prompt = prepare_prompt(i.prompt, kind="image", enhance=i.enhance_prompt, ctx=ctx, resources=resources, image=shown)
+    prepared = prepare_prompt_and_references(
+        i.prompt, kind="image", enhance=i.enhance_prompt, ctx=ctx, resources=resources, image=shown
+    )
     still = ImageRequest(
-        prompt=prompt,
+        prompt=prepared.text,
         negative_prompt=i.negative_prompt,
         width=i.width,
         height=i.height,
@@ -48,7 +56,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
     config = resources.models[i.model]
     ctx.log(f"loading {i.model}")
     with resources.arbiter.acquire(i.model) as model, fields_named_under("image"):
-        result = family(config.family).generate(model, still, ctx)
+        result, used = generate_with_elements(family(config.family), model, still, prepared.references, ctx)
     ctx.raise_if_cancelled()
     out = write_png(ctx.scratch_dir / "image.png", result.image)
     media = {
@@ -57,7 +65,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
         "frames": 1,
         "model": i.model,
         "seed": i.seed,
-        "prompt": prompt,
+        "prompt": prepared.text,
         "negative_prompt": i.negative_prompt,
         "steps": still.steps,
         "guidance": still.guidance,
@@ -67,9 +75,39 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
         "strength": still.strength if i.init_asset_id else None,
         "loras": lora_parameters(i.loras),
     }
-    if prompt != i.prompt:
+    if prepared.text != i.prompt:
         media["prompt_as_written"] = i.prompt
+    if prepared.elements:
+        media["elements"] = [element.as_media() for element in prepared.elements]
+        media["element_reference_asset_ids"] = [reference.asset_id for reference in used]  # after the request's own
     return [TaskOutput(path=out, mime_type="image/png", media=media)]
+
+
+def generate_with_elements(
+    generator: ModelFamily,
+    model: LoadedModel,
+    still: ImageRequest,
+    extra: tuple[Reference, ...],
+    ctx: TaskContext,
+) -> tuple[ImageResult, tuple[Reference, ...]]:
+    """The image, with the elements' reference images after the request's own, as many as the model takes: all,
+    else the first, else none, with a warning. The model layer alone knows what a model takes (FLUX.1 needs its
+    Redux prior for any, klein takes one beside an init image, each has its size rules) and refuses a request
+    before any work, so asking it costs nothing. Returns the result and the references it took."""
+    offered = extra
+    while True:
+        try:
+            taken = replace(still, references=still.references + tuple(reference.image for reference in offered))
+            return generator.generate(model, taken, ctx), offered
+        except InvalidArgument as refusal:
+            if not offered or not refusal.field.startswith("references"):
+                raise  # the request's own references, or another field: the job's error
+            fewer = offered[:1] if len(offered) > 1 else ()
+            ctx.log(
+                f"warning: {model.name} does not take the {len(offered)} reference image(s) of the prompt's elements "
+                f"here ({refusal}); {'trying the first alone' if fewer else 'rendering without them'}"
+            )
+            offered = fewer
 
 
 def read_picture(ctx: TaskContext, asset_id: str) -> np.ndarray:

@@ -1,5 +1,8 @@
 """The prompt a generation job renders: elements resolved, then, when asked, rewritten by the daemon's enhancer.
 
+Elements are written out by `milimo.tasks.elements`; the jobs that use reference images (image, video) take the
+mentioned elements' images too, from `prepare_prompt_and_references`; `prepare_prompt` gives the text alone.
+
 The enhancer is the daemon's `enhancer` setting: "" (none), "ollama:MODEL" (a model pulled into Ollama at
 `ollama_host`), or the name of a configured gemma3 model, borrowed from the worker's arbiter for the call. It is a
 nicety, never a reason to fail a job: whatever goes wrong, the job logs a warning and renders the prompt it had.
@@ -11,6 +14,7 @@ import io
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -46,6 +50,33 @@ def enhancer(resources: WorkerResources) -> PromptBackend | None:
     return GemmaBackend.from_arbiter(resources.arbiter, name)
 
 
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """The prompt a job renders, and the elements it mentions with their reference images (first mention first)."""
+
+    text: str
+    elements: tuple[elements.Element, ...] = ()
+    references: tuple[elements.Reference, ...] = ()
+
+
+def prepare_prompt_and_references(
+    prompt: str,
+    *,
+    kind: Literal["video", "image"],
+    enhance: bool,
+    ctx: TaskContext,
+    resources: WorkerResources,
+    image: np.ndarray | None = None,
+) -> PreparedPrompt:
+    """`prompt` with its elements resolved and, when `enhance`, rewritten by the enhancer (which sees `image`, the
+    shot's first frame or a reference, else the first element's reference, when it is a vision model), with the
+    elements' reference images. Never raises for enhancement."""
+    resolved = elements.resolve(prompt, ctx)
+    shown = image if image is not None else next((reference.image for reference in resolved.references), None)
+    text = enhanced(resolved.prompt, kind=kind, enhance=enhance, ctx=ctx, resources=resources, image=shown)
+    return PreparedPrompt(text, resolved.elements, resolved.references)
+
+
 def prepare_prompt(
     prompt: str,
     *,
@@ -55,21 +86,33 @@ def prepare_prompt(
     resources: WorkerResources,
     image: np.ndarray | None = None,
 ) -> str:
-    """`prompt` with its elements resolved and, when `enhance`, rewritten by the enhancer (which sees `image`,
-    the shot's first frame or a reference, when it is a vision model). Never raises for enhancement."""
-    resolved = elements.resolve(prompt).prompt
+    """The text alone, for jobs that take no reference images (inpainting): the elements' images are not read."""
+    resolved = elements.resolve(prompt, ctx, read_references=False)
+    return enhanced(resolved.prompt, kind=kind, enhance=enhance, ctx=ctx, resources=resources, image=image)
+
+
+def enhanced(
+    prompt: str,
+    *,
+    kind: Literal["video", "image"],
+    enhance: bool,
+    ctx: TaskContext,
+    resources: WorkerResources,
+    image: np.ndarray | None = None,
+) -> str:
+    """`prompt` rewritten by the enhancer when `enhance`; as it is, with a warning, when that cannot be had."""
     if not enhance:
-        return resolved
+        return prompt
     backend = enhancer(resources)
     if backend is None:
         _warn(
             ctx,
             "prompt enhancement was asked for, but the daemon has no enhancer configured; using the prompt as written",
         )
-        return resolved
+        return prompt
     png = None if image is None else _png(image)
     timeout = resources.settings.enhance_timeout_s
-    return enhance_prompt(resolved, kind=kind, backend=backend, timeout_s=timeout, ctx=ctx, image=png).text
+    return enhance_prompt(prompt, kind=kind, backend=backend, timeout_s=timeout, ctx=ctx, image=png).text
 
 
 def continue_story(

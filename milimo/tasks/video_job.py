@@ -1,16 +1,18 @@
 """The `video` job kind: a shot from a configured LTX model, through the arbiter, encoded once.
 
 The request becomes the model layer's `VideoRequest`: LoRA and conditioning assets read from the files the
-daemon handed over, conditions fitted to the shot's size, the prompt prepared (elements, enhancement). Any
-frame count works: the model makes the next count it takes and the extra frames are dropped from the tail. A shot
-longer than one pass of the model, or one that asks for a chain, is made in chunks (see `milimo.tasks.chain`).
-The result records everything needed to make it again or vary it.
+daemon handed over, conditions fitted to the shot's size, the prompt prepared (elements, enhancement). A shot with
+no condition at frame 0 of its own starts from the first reference image of the first element its prompt mentions
+(a chained shot: its first chunk's prompt, for its first chunk). Any frame count works: the model makes the next
+count it takes and the extra frames are dropped from the tail. A shot longer than one pass of the model, or one that
+asks for a chain, is made in chunks (see `milimo.tasks.chain`). The result records everything needed to make it
+again or vary it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -22,13 +24,17 @@ from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest
 from milimo.tasks import chain
 from milimo.tasks.chain import ChainPlan, ChunkProgress
 from milimo.tasks.context import TaskContext
-from milimo.tasks.prompting import continue_story, prepare_prompt
+from milimo.tasks.elements import Reference
+from milimo.tasks.prompting import PreparedPrompt, continue_story, prepare_prompt_and_references
 from milimo.tasks.registry import TaskOutput
 from milimo.tasks.resources import WorkerResources
 from milimo.tasks.rules.video import condition_frames
 from milimo.v1 import jobs_pb2
 
 DEFAULT_STEPS, DEFAULT_GUIDANCE = 30, 3.0
+# An element's reference is a likeness (a portrait, a product shot), not the shot's opening frame: under full
+# strength the shot would open on the reference's framing; at 0.6 it keeps the look and leaves room to compose.
+ELEMENT_START_STRENGTH = 0.6
 
 
 def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResources) -> list[TaskOutput]:
@@ -39,7 +45,10 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
     plan = chain.plan_chain(v.frames, rule, chunk_frames=v.chain.chunk_frames, overlap=v.chain.overlap_frames)
     conditions = tuple(read_condition(c, ctx, v.width, v.height) for c in v.conditions)
     control = read_control(v, ctx, plan)
-    prompts = shot_prompts(v, plan, conditions, ctx, resources)
+    prepared = shot_prompts(v, plan, conditions, ctx, resources)
+    prompts = [chunk.text for chunk in prepared]
+    start = element_start(prepared[0], conditions, v.width, v.height, ctx)
+    used_conditions = conditions if start is None else (*conditions, start.condition)
     shot = VideoRequest(
         prompt=prompts[0],
         negative_prompt=v.negative_prompt,
@@ -65,7 +74,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
         previous: np.ndarray | None = None
         for chunk, prompt in zip(plan.chunks, prompts, strict=True):
             progress.begin(chunk)
-            own = chain.conditions_in(chunk, conditions)
+            own = chain.conditions_in(chunk, used_conditions)
             if previous is not None:  # the last decoded frames of the chunk before, where this one starts
                 own = (VideoCondition(previous[-plan.overlap :], 0, 1.0), *own)
             pass_ = replace(
@@ -95,6 +104,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
     media = {
         **info.as_media(),
         **recipe(v, config.family, shot, prompts, plan, conditions),
+        **element_recipe(prepared, start),
     }
     return [TaskOutput(path=out, mime_type="video/mp4", media=media)]
 
@@ -148,6 +158,30 @@ def _control_for(chunk: chain.Chunk, control: VideoCondition, rule: chain.FrameR
     return VideoCondition(under[: rule.floor(under.shape[0])], 0, control.strength)
 
 
+@dataclass(frozen=True)
+class ElementStart:
+    """An element's reference image as the shot's frame 0."""
+
+    reference: Reference
+    condition: VideoCondition
+
+
+def element_start(
+    first: PreparedPrompt, conditions: tuple[VideoCondition, ...], width: int, height: int, ctx: TaskContext
+) -> ElementStart | None:
+    """The first reference image of the first element the first chunk's prompt mentions (one with images), fitted
+    to the shot's size, as frame 0, when the shot has no condition there of its own."""
+    if not first.references or any(condition.frame_index == 0 for condition in conditions):
+        return None
+    reference = first.references[0]
+    ctx.log(
+        f"frame 0 from element {reference.element_id}'s reference image {reference.asset_id} "
+        f"at strength {ELEMENT_START_STRENGTH}"
+    )
+    frame = fit_frame(reference.image, width, height)[None]
+    return ElementStart(reference, VideoCondition(frame, 0, ELEMENT_START_STRENGTH))
+
+
 # ---- prompts ----------------------------------------------------------------------------------------
 
 
@@ -157,7 +191,7 @@ def shot_prompts(
     conditions: tuple[VideoCondition, ...],
     ctx: TaskContext,
     resources: WorkerResources,
-) -> list[str]:
+) -> list[PreparedPrompt]:
     """The prompt of each chunk, prepared: the user's list, the story continued by the enhancer, or the shot's.
 
     Everything is asked of the enhancer here, before the video model takes the accelerator."""
@@ -165,17 +199,20 @@ def shot_prompts(
     if v.chain.chunk_prompts:
         given = chain.chunk_prompts(v.chain.chunk_prompts, count)
         prepared = {
-            text: prepare_prompt(text, kind="video", enhance=v.enhance_prompt, ctx=ctx, resources=resources)
+            text: prepare_prompt_and_references(
+                text, kind="video", enhance=v.enhance_prompt, ctx=ctx, resources=resources
+            )
             for text in dict.fromkeys(given)
         }
         return [prepared[text] for text in given]
     start = next((c.frames[0] for c in conditions if c.frame_index == 0), None)
-    prompts = [
-        prepare_prompt(v.prompt, kind="video", enhance=v.enhance_prompt, ctx=ctx, resources=resources, image=start)
-    ]
+    first = prepare_prompt_and_references(
+        v.prompt, kind="video", enhance=v.enhance_prompt, ctx=ctx, resources=resources, image=start
+    )
+    prompts = [first.text]
     while v.chain.continue_story and len(prompts) < count:
         prompts.append(continue_story(prompts[0], prompts, parts=count, ctx=ctx, resources=resources))
-    return chain.chunk_prompts(prompts, count)
+    return [first, *(PreparedPrompt(text) for text in chain.chunk_prompts(prompts, count)[1:])]
 
 
 # ---- the result ---------------------------------------------------------------------------------------
@@ -226,4 +263,23 @@ def recipe(
         if v.control_asset_id
         else None,
         "chain": plan.as_media(v.seed),
+    }
+
+
+def element_recipe(prepared: list[PreparedPrompt], start: ElementStart | None) -> dict[str, Any]:
+    """The elements the chunks' prompts mention (first mention first), as they were, and the reference image that
+    became frame 0; nothing when no prompt mentions one."""
+    used = {element.id: element for chunk in prepared for element in chunk.elements}
+    if not used:
+        return {}
+    return {
+        "elements": [element.as_media() for element in used.values()],
+        "element_condition": None
+        if start is None
+        else {
+            "element_id": start.reference.element_id,
+            "asset_id": start.reference.asset_id,
+            "frame_index": 0,
+            "strength": ELEMENT_START_STRENGTH,
+        },
     }
