@@ -91,6 +91,46 @@ def test_shots_keep_a_gapless_order_through_insert_move_and_delete(client):
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_shot_screenplay_fields_are_created_and_updated_by_mask(client):
+    project = new_project(client)
+    line = P.DialogueLine(speaker="MARA", text="One more hour.", parenthetical="to herself", extension="V.O.")
+    shot = client.projects.CreateShot(
+        P.CreateShotRequest(
+            shot=P.Shot(project_id=project.id, name="1.1", action="Rain.", dialogue=[line], characters=["MARA"])
+        )
+    )
+    assert (shot.action, list(shot.dialogue), list(shot.characters), shot.scene_id) == ("Rain.", [line], ["MARA"], "")
+    listed = client.projects.ListShots(P.ListShotsRequest(project_id=project.id)).shots
+    assert list(listed) == [shot]
+
+    changed = client.projects.UpdateShot(
+        P.UpdateShotRequest(
+            shot=P.Shot(id=shot.id, action="Fog.", characters=["MARA", "STRANGER"], name="ignored"),
+            update_mask=FieldMask(paths=["action", "characters"]),
+        )
+    )
+    assert (changed.action, list(changed.characters), changed.name, list(changed.dialogue)) == (
+        "Fog.",
+        ["MARA", "STRANGER"],
+        "1.1",
+        [line],
+    )
+    cleared = client.projects.UpdateShot(
+        P.UpdateShotRequest(shot=P.Shot(id=shot.id), update_mask=FieldMask(paths=["dialogue"]))
+    )
+    assert list(cleared.dialogue) == [] and cleared.action == "Fog."
+
+    for bad, field in [
+        (P.Shot(project_id=project.id, characters=["MARA", " "]), "shot.characters[1]"),
+        (P.Shot(project_id=project.id, dialogue=[line, P.DialogueLine(speaker="X", extension="x" * 101)]),
+         "shot.dialogue[1].extension"),
+        (P.Shot(project_id=project.id, action="x" * 10_001), "shot.action"),
+    ]:  # fmt: skip
+        with pytest.raises(grpc.RpcError) as error:
+            client.projects.CreateShot(P.CreateShotRequest(shot=bad))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and error.value.details().startswith(field)
+
+
 def test_shot_metadata_and_takes(client):
     project = new_project(client)
     shot = client.projects.CreateShot(

@@ -27,7 +27,9 @@ from milimo.daemon.servicers.media import MediaServicer
 from milimo.daemon.servicers.models import ModelsServicer
 from milimo.daemon.servicers.projects import ProjectsServicer
 from milimo.daemon.servicers.segmentation import SegmentationServicer
+from milimo.daemon.servicers.storyboard import StoryboardServicer
 from milimo.daemon.store.database import Database, create_engine, sqlite_url, upgrade_schema
+from milimo.daemon.storyboard_service import StoryboardService
 from milimo.errors import FailedPrecondition
 from milimo.tasks.registry import CPU_LANE
 from milimo.tasks.resources import WorkerSettings
@@ -42,6 +44,8 @@ from milimo.v1 import (
     projects_pb2_grpc,
     segmentation_pb2,
     segmentation_pb2_grpc,
+    storyboard_pb2,
+    storyboard_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ SERVICE_NAMES = tuple(
         (projects_pb2, "Projects"),
         (models_pb2, "Models"),
         (segmentation_pb2, "Segmentation"),
+        (storyboard_pb2, "Storyboard"),
     )
 )
 # Headroom over the 1 MiB data chunks for the rest of each message.
@@ -91,6 +96,7 @@ class Daemon:
         limits = QueueLimits(config.max_attempts, config.max_queued)
         self.jobs = JobService(self.db, self.media, limits, {model.name: model for model in config.models})
         self.catalog = CatalogService(self.db, self.media)
+        self.storyboard = StoryboardService(self.db)
         self.media_service = MediaService(self.db, self.media)
         await self.jobs.recover()
         self.dispatcher = Dispatcher(
@@ -119,6 +125,7 @@ class Daemon:
             ModelsServicer(config.models, self.dispatcher.model_states), self.server
         )
         segmentation_pb2_grpc.add_SegmentationServicer_to_server(SegmentationServicer(self.segmentation), self.server)
+        storyboard_pb2_grpc.add_StoryboardServicer_to_server(StoryboardServicer(self.storyboard), self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

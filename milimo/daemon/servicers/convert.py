@@ -9,9 +9,19 @@ from pathlib import Path
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from milimo.daemon.jobs.model import EventRecord, EventType, JobRecord, JobStatus
-from milimo.daemon.records import AssetRecord, ProjectRecord, ShotRecord
+from milimo.daemon.records import (
+    AssetRecord,
+    Board,
+    ElementKind,
+    ElementRecord,
+    ProjectRecord,
+    SceneRecord,
+    SceneShots,
+    ShotRecord,
+)
 from milimo.errors import InvalidArgument
-from milimo.v1 import common_pb2, jobs_pb2, media_pb2, projects_pb2
+from milimo.storyboard.screenplay import DialogueLine, Setting
+from milimo.v1 import common_pb2, jobs_pb2, media_pb2, projects_pb2, storyboard_pb2
 
 STATUS_TO_PROTO = {
     JobStatus.QUEUED: jobs_pb2.JOB_STATUS_QUEUED,
@@ -22,6 +32,19 @@ STATUS_TO_PROTO = {
     JobStatus.INTERRUPTED: jobs_pb2.JOB_STATUS_INTERRUPTED,
 }
 STATUS_FROM_PROTO = {value: key for key, value in STATUS_TO_PROTO.items()}
+SETTING_TO_PROTO = {
+    Setting.UNSPECIFIED: storyboard_pb2.SETTING_UNSPECIFIED,
+    Setting.INTERIOR: storyboard_pb2.SETTING_INTERIOR,
+    Setting.EXTERIOR: storyboard_pb2.SETTING_EXTERIOR,
+    Setting.BOTH: storyboard_pb2.SETTING_BOTH,
+}
+SETTING_FROM_PROTO = {value: key for key, value in SETTING_TO_PROTO.items()}
+ELEMENT_KIND_TO_PROTO = {
+    ElementKind.CHARACTER: storyboard_pb2.ELEMENT_KIND_CHARACTER,
+    ElementKind.PROP: storyboard_pb2.ELEMENT_KIND_PROP,
+    ElementKind.LOCATION: storyboard_pb2.ELEMENT_KIND_LOCATION,
+}
+ELEMENT_KIND_FROM_PROTO = {value: key for key, value in ELEMENT_KIND_TO_PROTO.items()}
 LOG_LEVELS = {
     "info": jobs_pb2.LogLine.LEVEL_INFO,
     "warning": jobs_pb2.LogLine.LEVEL_WARNING,
@@ -151,4 +174,77 @@ def shot(record: ShotRecord) -> projects_pb2.Shot:
         metadata=record.metadata,
         created_at=timestamp(record.created_us),
         updated_at=timestamp(record.updated_us),
+        scene_id=record.scene_id or "",
+        action=record.action,
+        dialogue=[dialogue_line(line) for line in record.dialogue],
+        characters=record.characters,
+    )
+
+
+def dialogue_line(line: DialogueLine) -> projects_pb2.DialogueLine:
+    return projects_pb2.DialogueLine(
+        speaker=line.speaker, text=line.text, parenthetical=line.parenthetical, extension=line.extension, dual=line.dual
+    )
+
+
+def dialogue_from_proto(lines: list[projects_pb2.DialogueLine]) -> list[DialogueLine]:
+    return [DialogueLine(line.speaker, line.text, line.parenthetical, line.extension, line.dual) for line in lines]
+
+
+def setting_from_proto(value: int) -> Setting:
+    if value not in SETTING_FROM_PROTO:
+        raise InvalidArgument("scene.setting", f"unknown setting {value}")
+    return SETTING_FROM_PROTO[value]
+
+
+def element_kind_from_proto(value: int) -> ElementKind | None:
+    """The kind, or None for ELEMENT_KIND_UNSPECIFIED (which the service refuses, naming the field)."""
+    if value == storyboard_pb2.ELEMENT_KIND_UNSPECIFIED:
+        return None
+    if value not in ELEMENT_KIND_FROM_PROTO:
+        raise InvalidArgument("element.kind", f"unknown kind {value}")
+    return ELEMENT_KIND_FROM_PROTO[value]
+
+
+def scene(record: SceneRecord) -> storyboard_pb2.Scene:
+    return storyboard_pb2.Scene(
+        id=record.id,
+        project_id=record.project_id,
+        position=record.position,
+        heading=record.heading,
+        setting=SETTING_TO_PROTO[record.setting],
+        location=record.location,
+        time_of_day=record.time_of_day,
+        synopsis=record.synopsis,
+        transition=record.transition,
+        script_number=record.script_number,
+        created_at=timestamp(record.created_us),
+        updated_at=timestamp(record.updated_us),
+    )
+
+
+def scene_shots(record: SceneShots) -> storyboard_pb2.SceneShots:
+    return storyboard_pb2.SceneShots(scene=scene(record.scene), shots=[shot(s) for s in record.shots])
+
+
+def element(record: ElementRecord) -> storyboard_pb2.Element:
+    return storyboard_pb2.Element(
+        id=record.id,
+        project_id=record.project_id,
+        kind=ELEMENT_KIND_TO_PROTO[record.kind],
+        name=record.name,
+        trigger=record.trigger,
+        description=record.description,
+        reference_asset_ids=record.reference_asset_ids,
+        created_at=timestamp(record.created_us),
+        updated_at=timestamp(record.updated_us),
+    )
+
+
+def storyboard(board: Board, elements: list[ElementRecord]) -> storyboard_pb2.StoryboardView:
+    return storyboard_pb2.StoryboardView(
+        project=project(board.project),
+        scenes=[scene_shots(s) for s in board.scenes],
+        shots_without_scene=[shot(s) for s in board.loose_shots],
+        elements=[element(e) for e in elements],
     )

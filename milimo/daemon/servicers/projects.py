@@ -26,7 +26,17 @@ def _project_values(project: projects_pb2.Project, fields: list[str]) -> dict[st
 
 
 def _shot_values(shot: projects_pb2.Shot, fields: list[str]) -> dict[str, Any]:
-    return {field: dict(shot.metadata) if field == "metadata" else getattr(shot, field) for field in fields}
+    values: dict[str, Any] = {}
+    for field in fields:
+        if field == "metadata":
+            values[field] = dict(shot.metadata)
+        elif field == "dialogue":
+            values[field] = convert.dialogue_from_proto(shot.dialogue)
+        elif field == "characters":
+            values[field] = list(shot.characters)
+        else:
+            values[field] = getattr(shot, field)
+    return values
 
 
 class ProjectsServicer(projects_pb2_grpc.ProjectsServicer):
@@ -70,7 +80,7 @@ class ProjectsServicer(projects_pb2_grpc.ProjectsServicer):
         shot = request.shot
         values = _shot_values(shot, [f for f in SHOT_FIELDS if f != "position"])
         position = shot.position if shot.position else None
-        return convert.shot(await self.catalog.create_shot(shot.project_id, values, position))
+        return convert.shot(await self.catalog.create_shot(shot.project_id, values, position, shot.scene_id))
 
     @maps_errors
     async def GetShot(self, request, context: grpc.aio.ServicerContext) -> projects_pb2.Shot:  # noqa: ANN001

@@ -1,7 +1,9 @@
-"""SQL of projects, shots and assets."""
+"""SQL of projects, shots and assets (the storyboard's scenes and elements are in `storyboard.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from fractions import Fraction
 from typing import Any
 
@@ -10,8 +12,9 @@ from sqlalchemy.engine import Connection, Row
 
 from milimo.daemon.jobs.model import new_id, now_us
 from milimo.daemon.records import AssetRecord, NewAsset, ProjectRecord, ShotRecord
-from milimo.daemon.store.tables import assets, projects, shots
-from milimo.errors import NotFound
+from milimo.daemon.store.tables import assets, elements, projects, scenes, shots
+from milimo.errors import InvalidArgument, NotFound
+from milimo.storyboard.screenplay import DialogueLine
 
 # ---- assets ---------------------------------------------------------------------------------
 
@@ -81,8 +84,21 @@ def delete_asset(conn: Connection, asset_id: str) -> str | None:
     asset = get_asset(conn, asset_id)
     conn.execute(assets.delete().where(assets.c.id == asset_id))
     conn.execute(shots.update().where(shots.c.asset_id == asset_id).values(asset_id=None))
+    _drop_element_reference(conn, asset_id)
     others = conn.execute(sa.select(sa.func.count()).where(assets.c.sha256 == asset.sha256)).scalar_one()
     return asset.sha256 if others == 0 else None
+
+
+def _drop_element_reference(conn: Connection, asset_id: str) -> None:
+    # Ids are fixed-length and unique, so a text search of the JSON finds exactly the elements that name it.
+    referring = conn.execute(
+        sa.select(elements.c.pk, elements.c.reference_asset_ids).where(
+            sa.cast(elements.c.reference_asset_ids, sa.Text).contains(asset_id, autoescape=True)
+        )
+    )
+    for pk, reference_ids in referring.all():
+        kept = [ident for ident in reference_ids if ident != asset_id]
+        conn.execute(elements.update().where(elements.c.pk == pk).values(reference_asset_ids=kept))
 
 
 def sha256_in_use(conn: Connection, sha256: str) -> bool:
@@ -123,7 +139,7 @@ def insert_project(conn: Connection, values: dict[str, Any]) -> ProjectRecord:
     return get_project(conn, project_id)
 
 
-def _project_pk(conn: Connection, project_id: str) -> int:
+def project_pk(conn: Connection, project_id: str) -> int:
     pk = conn.execute(sa.select(projects.c.pk).where(projects.c.id == project_id)).scalar()
     if pk is None:
         raise NotFound("project", project_id)
@@ -145,7 +161,7 @@ def list_projects(conn: Connection, *, limit: int, before_pk: int | None) -> lis
 
 
 def update_project(conn: Connection, project_id: str, changes: dict[str, Any]) -> ProjectRecord:
-    _project_pk(conn, project_id)
+    project_pk(conn, project_id)
     if changes:
         columns = {**_project_columns(changes), "updated_us": now_us()}
         conn.execute(projects.update().where(projects.c.id == project_id).values(**columns))
@@ -153,24 +169,34 @@ def update_project(conn: Connection, project_id: str, changes: dict[str, Any]) -
 
 
 def delete_project(conn: Connection, project_id: str) -> None:
-    pk = _project_pk(conn, project_id)
+    pk = project_pk(conn, project_id)
     conn.execute(shots.delete().where(shots.c.project_pk == pk))
+    conn.execute(scenes.delete().where(scenes.c.project_pk == pk))
+    conn.execute(elements.delete().where(elements.c.project_pk == pk))
     conn.execute(assets.update().where(assets.c.project_id == project_id).values(project_id=None))
     conn.execute(projects.delete().where(projects.c.pk == pk))
 
 
 # ---- shots ----------------------------------------------------------------------------------
+#
+# A project's shots are ordered by `position`, 0..n-1 without gaps, across the whole project, and the shots
+# of a scene are contiguous, in scene order. Every function that writes shots keeps both true. A shot placed
+# by position joins the scene of the place it lands in: that of the shot it lands before, or at the end the
+# project's last scene. In a project without scenes, shots have no scene.
 
-_shot_columns = [c for c in shots.c if c.name not in ("pk", "project_pk")]
+_shot_columns = [c for c in shots.c if c.name not in ("pk", "project_pk", "scene_pk")]
 
 
-def _shot_query() -> sa.Select:
-    return sa.select(*_shot_columns, projects.c.id.label("project_id")).join(
-        projects, projects.c.pk == shots.c.project_pk
+def shot_query() -> sa.Select:
+    """Shots as `shot_record` reads them."""
+    return (
+        sa.select(*_shot_columns, projects.c.id.label("project_id"), scenes.c.id.label("scene_id"))
+        .join(projects, projects.c.pk == shots.c.project_pk)
+        .outerjoin(scenes, scenes.c.pk == shots.c.scene_pk)
     )
 
 
-def _shot(row: Row) -> ShotRecord:
+def shot_record(row: Row) -> ShotRecord:
     m = row._mapping
     return ShotRecord(
         id=m["id"],
@@ -183,22 +209,54 @@ def _shot(row: Row) -> ShotRecord:
         metadata=dict(m["metadata"]),
         created_us=m["created_us"],
         updated_us=m["updated_us"],
+        scene_id=m["scene_id"],
+        action=m["action"],
+        dialogue=tuple(DialogueLine(**line) for line in m["dialogue"]),
+        characters=tuple(m["characters"]),
     )
 
 
+def shot_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Shot fields as column values: dialogue lines become JSON objects."""
+    columns = dict(values)
+    if "dialogue" in columns:
+        columns["dialogue"] = [asdict(line) for line in columns["dialogue"]]
+    if "characters" in columns:
+        columns["characters"] = list(columns["characters"])
+    return columns
+
+
 def get_shot(conn: Connection, shot_id: str) -> ShotRecord:
-    row = conn.execute(_shot_query().where(shots.c.id == shot_id)).first()
+    row = conn.execute(shot_query().where(shots.c.id == shot_id)).first()
     if row is None:
         raise NotFound("shot", shot_id)
-    return _shot(row)
+    return shot_record(row)
 
 
-def _shot_count(conn: Connection, project_pk: int) -> int:
+def shot_row(conn: Connection, shot_id: str) -> Row:
+    """The shot's place: pk, project_pk, position and scene_pk."""
+    row = conn.execute(
+        sa.select(shots.c.pk, shots.c.project_pk, shots.c.position, shots.c.scene_pk).where(shots.c.id == shot_id)
+    ).first()
+    if row is None:
+        raise NotFound("shot", shot_id)
+    return row
+
+
+def shot_count(conn: Connection, project_pk: int) -> int:
     return conn.execute(sa.select(sa.func.count()).where(shots.c.project_pk == project_pk)).scalar_one()
 
 
-def _move_shot(conn: Connection, project_pk: int, shot_pk: int, old: int, new: int) -> None:
-    """Shift the shots between `old` and `new` by one so positions stay 0..n-1 without gaps."""
+def shift_shots(conn: Connection, project_pk: int, start: int, delta: int, end: int | None = None) -> None:
+    """Add `delta` to the positions of the project's shots from `start` (up to `end`, excluded)."""
+    where = [shots.c.project_pk == project_pk, shots.c.position >= start]
+    if end is not None:
+        where.append(shots.c.position < end)
+    conn.execute(shots.update().where(*where).values(position=shots.c.position + delta))
+
+
+def move_shot_to(conn: Connection, project_pk: int, shot_pk: int, old: int, new: int) -> None:
+    """Put the shot at `old` at `new`, shifting those in between by one so positions stay 0..n-1."""
     if new < old:
         in_between = sa.and_(shots.c.position >= new, shots.c.position < old)
         shift = shots.c.position + 1
@@ -211,54 +269,102 @@ def _move_shot(conn: Connection, project_pk: int, shot_pk: int, old: int, new: i
     conn.execute(shots.update().where(shots.c.pk == shot_pk).values(position=new))
 
 
-def insert_shot(conn: Connection, project_id: str, position: int | None, values: dict[str, Any]) -> ShotRecord:
-    project_pk = _project_pk(conn, project_id)
-    count = _shot_count(conn, project_pk)
+def last_scene_pk(conn: Connection, project_pk: int) -> int | None:
+    return conn.execute(
+        sa.select(scenes.c.pk).where(scenes.c.project_pk == project_pk).order_by(scenes.c.position.desc()).limit(1)
+    ).scalar()
+
+
+def scene_at(conn: Connection, project_pk: int, position: int) -> int | None:
+    """The scene a shot placed at `position` joins: that of the shot there now, or past the end the last scene."""
+    here = conn.execute(
+        sa.select(shots.c.scene_pk).where(shots.c.project_pk == project_pk, shots.c.position == position)
+    ).first()
+    return here.scene_pk if here is not None else last_scene_pk(conn, project_pk)
+
+
+def scene_span(conn: Connection, scene_pk: int) -> tuple[int, int]:
+    """The positions [start, end) of a scene's shots: they follow every shot of the scenes before it."""
+    scene = conn.execute(sa.select(scenes.c.project_pk, scenes.c.position).where(scenes.c.pk == scene_pk)).one()
+    before = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(shots.join(scenes, scenes.c.pk == shots.c.scene_pk))
+        .where(scenes.c.project_pk == scene.project_pk, scenes.c.position < scene.position)
+    ).scalar_one()
+    own = conn.execute(sa.select(sa.func.count()).where(shots.c.scene_pk == scene_pk)).scalar_one()
+    return before, before + own
+
+
+def _scene_for_new_shot(conn: Connection, project_pk: int, scene_id: str) -> int:
+    row = conn.execute(sa.select(scenes.c.pk, scenes.c.project_pk).where(scenes.c.id == scene_id)).first()
+    if row is None:
+        raise NotFound("scene", scene_id)
+    if row.project_pk != project_pk:
+        raise InvalidArgument("shot.scene_id", f"scene {scene_id} belongs to another project")
+    return row.pk
+
+
+def insert_shot(
+    conn: Connection, project_id: str, position: int | None, values: dict[str, Any], scene_id: str | None = None
+) -> ShotRecord:
+    """A new shot at `position` (None or past the end: last), joining the scene of the place it lands in.
+    With `scene_id` it goes to the end of that scene, unless `position` is inside the scene (or just after it)."""
+    project = project_pk(conn, project_id)
+    if scene_id is None:
+        target = shot_count(conn, project) if position is None else min(position, shot_count(conn, project))
+        scene_pk = scene_at(conn, project, target)
+    else:
+        scene_pk = _scene_for_new_shot(conn, project, scene_id)
+        start, end = scene_span(conn, scene_pk)
+        target = position if position is not None and start <= position <= end else end
+    shift_shots(conn, project, target, +1)
     shot_id = new_id("s")
     stamp = now_us()
-    shot_pk = conn.execute(
-        shots.insert()
-        .values(id=shot_id, project_pk=project_pk, position=count, created_us=stamp, updated_us=stamp, **values)
-        .returning(shots.c.pk)
-    ).scalar_one()
-    if position is not None and position < count:
-        _move_shot(conn, project_pk, shot_pk, count, max(position, 0))
+    conn.execute(
+        shots.insert().values(
+            id=shot_id,
+            project_pk=project,
+            scene_pk=scene_pk,
+            position=target,
+            created_us=stamp,
+            updated_us=stamp,
+            **shot_columns(values),
+        )
+    )
     return get_shot(conn, shot_id)
 
 
 def list_shots(conn: Connection, project_id: str, *, limit: int, after_position: int) -> list[ShotRecord]:
-    project_pk = _project_pk(conn, project_id)
+    project = project_pk(conn, project_id)
     query = (
-        _shot_query()
-        .where(shots.c.project_pk == project_pk, shots.c.position > after_position)
+        shot_query()
+        .where(shots.c.project_pk == project, shots.c.position > after_position)
         .order_by(shots.c.position)
         .limit(limit)
     )
-    return [_shot(row) for row in conn.execute(query)]
+    return [shot_record(row) for row in conn.execute(query)]
 
 
 def update_shot(conn: Connection, shot_id: str, changes: dict[str, Any]) -> ShotRecord:
-    shot = get_shot(conn, shot_id)
-    changes = dict(changes)
-    position = changes.pop("position", None)
-    row = conn.execute(sa.select(shots.c.pk, shots.c.project_pk).where(shots.c.id == shot_id)).one()
-    if position is not None and position != shot.position:
-        last = _shot_count(conn, row.project_pk) - 1
-        _move_shot(conn, row.project_pk, row.pk, shot.position, min(max(position, 0), last))
-    if changes or position is not None:
-        conn.execute(shots.update().where(shots.c.pk == row.pk).values(updated_us=now_us(), **changes))
+    """Change the shot's fields; a new `position` (clamped to the project's shots) moves it, and it joins the
+    scene of the place it lands in."""
+    shot = shot_row(conn, shot_id)
+    columns = shot_columns(changes)
+    position = columns.pop("position", None)
+    if position is not None:
+        new = min(position, shot_count(conn, shot.project_pk) - 1)
+        if new != shot.position:
+            move_shot_to(conn, shot.project_pk, shot.pk, shot.position, new)
+            columns["scene_pk"] = scene_at(conn, shot.project_pk, new + 1)
+    if columns or position is not None:
+        conn.execute(shots.update().where(shots.c.pk == shot.pk).values(updated_us=now_us(), **columns))
     return get_shot(conn, shot_id)
 
 
 def delete_shot(conn: Connection, shot_id: str) -> None:
-    shot = get_shot(conn, shot_id)
-    row = conn.execute(sa.select(shots.c.pk, shots.c.project_pk).where(shots.c.id == shot_id)).one()
-    conn.execute(shots.delete().where(shots.c.pk == row.pk))
-    conn.execute(
-        shots.update()
-        .where(shots.c.project_pk == row.project_pk, shots.c.position > shot.position)
-        .values(position=shots.c.position - 1)
-    )
+    shot = shot_row(conn, shot_id)
+    conn.execute(shots.delete().where(shots.c.pk == shot.pk))
+    shift_shots(conn, shot.project_pk, shot.position + 1, -1)
 
 
 def set_shot_take(conn: Connection, shot_id: str, asset_id: str) -> None:

@@ -71,6 +71,28 @@ projects = sa.Table(
     sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
 
+# A project's scenes, in `position` order (0..n-1).
+scenes = sa.Table(
+    "scenes",
+    metadata,
+    sa.Column("pk", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("project_pk", sa.BigInteger, sa.ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("heading", sa.Text, nullable=False, server_default=""),
+    sa.Column("setting", sa.String(16), nullable=False, server_default="unspecified"),  # a screenplay.Setting
+    sa.Column("location", sa.Text, nullable=False, server_default=""),
+    sa.Column("time_of_day", sa.Text, nullable=False, server_default=""),
+    sa.Column("synopsis", sa.Text, nullable=False, server_default=""),
+    sa.Column("transition", sa.Text, nullable=False, server_default=""),
+    sa.Column("script_number", sa.String(32), nullable=False, server_default=""),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_scenes_project_position", "project_pk", "position"),
+)
+
+# A project's shots, in `position` order (0..n-1) across the project; the shots of a scene are contiguous,
+# in scene order (milimo.daemon.store.catalog keeps both true).
 shots = sa.Table(
     "shots",
     metadata,
@@ -85,8 +107,32 @@ shots = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("scene_pk", sa.BigInteger, sa.ForeignKey("scenes.pk", ondelete="CASCADE")),
+    sa.Column("action", sa.Text, nullable=False, server_default=""),
+    sa.Column("dialogue", sa.JSON, nullable=False, server_default="[]"),  # DialogueLine fields, as dicts
+    sa.Column("characters", sa.JSON, nullable=False, server_default="[]"),
     sa.Index("ix_shots_project_position", "project_pk", "position"),
+    sa.Index("ix_shots_scene", "scene_pk"),
 )
+
+# Recurring characters, props and locations of a project.
+elements = sa.Table(
+    "elements",
+    metadata,
+    sa.Column("pk", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("project_pk", sa.BigInteger, sa.ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # a records.ElementKind
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("trigger", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("reference_asset_ids", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+# Unique per project ignoring case; the store checks first, with a clear error.
+sa.Index("ix_elements_project_name", elements.c.project_pk, sa.func.lower(elements.c.name), unique=True)
+sa.Index("ix_elements_project_trigger", elements.c.project_pk, sa.func.lower(elements.c.trigger), unique=True)
 
 assets = sa.Table(
     "assets",
