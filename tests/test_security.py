@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from milimo.client import Client
 from milimo.config import ClientConfig
-from milimo.v1 import jobs_pb2, media_pb2, models_pb2, projects_pb2
+from milimo.v1 import jobs_pb2, media_pb2, models_pb2, projects_pb2, storyboard_pb2
 from tests.daemon_process import DaemonProcess
 from tests.helpers import animatic, multicallable
 
@@ -31,6 +31,7 @@ SERVICES = [
     media_pb2.DESCRIPTOR.services_by_name["Media"],
     projects_pb2.DESCRIPTOR.services_by_name["Projects"],
     models_pb2.DESCRIPTOR.services_by_name["Models"],
+    storyboard_pb2.DESCRIPTOR.services_by_name["Storyboard"],
     health_pb2.DESCRIPTOR.services_by_name["Health"],
     reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
 ]

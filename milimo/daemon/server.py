@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from milimo.config import DaemonConfig
 from milimo.daemon.auth import TokenInterceptor
+from milimo.daemon.board_jobs import BoardJobs
 from milimo.daemon.catalog_service import CatalogService
 from milimo.daemon.jobs.dispatcher import Dispatcher
 from milimo.daemon.jobs.service import JobService, QueueLimits
@@ -125,7 +126,9 @@ class Daemon:
             ModelsServicer(config.models, self.dispatcher.model_states), self.server
         )
         segmentation_pb2_grpc.add_SegmentationServicer_to_server(SegmentationServicer(self.segmentation), self.server)
-        storyboard_pb2_grpc.add_StoryboardServicer_to_server(StoryboardServicer(self.storyboard), self.server)
+        storyboard_pb2_grpc.add_StoryboardServicer_to_server(
+            StoryboardServicer(self.storyboard, BoardJobs(self.db, self.jobs, self.media)), self.server
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -12,9 +12,9 @@ every signal that fired, strongest first, each with the words that matched. Matc
   such as "Captain") is a present character or a word of one, is written capitalised or in capitals in the
   action ("Mara" for "Mara Quinn"), or, for props and locations, is a word of the heading's location (so
   "INT. DINER - NIGHT" suggests "Harbour Diner", less surely than the whole name would).
-- name_in_action (0.75): the whole name in the action. For characters each word the name capitalises must be
-  capitalised there too, so "they will hope" never finds "Will" or "Hope"; props and locations are often common
-  nouns ("Lantern"), so for them any case counts.
+- name_in_action (0.75): the whole name in the action (or in the shot's description, when it has its own). For
+  characters each word the name capitalises must be capitalised there too, so "they will hope" never finds "Will"
+  or "Hope"; props and locations are often common nouns ("Lantern"), so for them any case counts.
 - name_in_dialogue (0.7): the whole name in a line of dialogue (someone mentions it), by the same rule.
 - description_overlap (up to 0.5): 0.5 × the overlap coefficient |D ∩ S| / min(|D|, |S|) of the content words
   (stopwords and words under 3 letters removed, light suffix stemming) of the element's description (D) and of
@@ -125,6 +125,7 @@ def match_shot(shot: ShotFacts, elements: Sequence[ElementFacts], threshold: flo
 @dataclass(frozen=True)
 class _ShotWords:
     shot: ShotFacts
+    visual: str  # the action, and the description when it says something else (it is what a shot's prompt is made of)
     characters: dict[str, str]  # casefolded name -> as written
     character_words: dict[str, str]  # casefolded word of a character's name -> the character
     action_words: frozenset[str]  # casefolded, any case
@@ -141,7 +142,8 @@ class _ShotWords:
         for name in shot.characters:
             for word in _WORD.findall(name):
                 character_words.setdefault(word.casefold(), name)
-        action = _WORD.findall(shot.action)
+        visual = shot.action if shot.description in ("", shot.action) else f"{shot.action}\n{shot.description}"
+        action = _WORD.findall(visual)
         capitalised = {}
         for word in action:
             if word[0].isupper():
@@ -157,6 +159,7 @@ class _ShotWords:
                 mentions.setdefault(mention.group().casefold(), place)
         return cls(
             shot=shot,
+            visual=visual,
             characters=characters,
             character_words=character_words,
             action_words=frozenset(word.casefold() for word in action),
@@ -251,7 +254,7 @@ class _ElementTests:
     def _name_in_action(self, seen: _ShotWords) -> Signal | None:
         if self.first_word not in seen.action_words:
             return None
-        found = self._find(seen.shot.action)
+        found = self._find(seen.visual)
         return None if found is None else _signal("name_in_action", f'"{found}" in the action')
 
     def _name_in_dialogue(self, seen: _ShotWords) -> Signal | None:

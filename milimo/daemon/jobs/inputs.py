@@ -13,13 +13,15 @@ from sqlalchemy import Connection
 
 from milimo.daemon.media_store import MediaStore
 from milimo.daemon.records import AssetRecord
-from milimo.daemon.store import catalog
+from milimo.daemon.store import catalog, storyboard
 from milimo.errors import FailedPrecondition, InvalidArgument, NotFound
+from milimo.storyboard.matcher import TRIGGER_MENTION
 from milimo.tasks.inputs import InputAsset, InputFile, check_sort
 from milimo.tasks.registry import TaskKind
 from milimo.v1 import jobs_pb2
 
 SHOTS_MAX = 10_000
+PROMPTED_KINDS = ("video", "image", "inpaint")  # kinds whose prompts may name elements
 
 
 def _input_asset(record: AssetRecord) -> InputAsset:
@@ -45,9 +47,11 @@ def check_submitted(conn: Connection, kind: TaskKind, request: jobs_pb2.JobReque
 
 
 def gather(
-    conn: Connection, media: MediaStore, kind: TaskKind, request: jobs_pb2.JobRequest
+    conn: Connection, media: MediaStore, kind: TaskKind, request: jobs_pb2.JobRequest, project_id: str | None = None
 ) -> tuple[dict[str, InputFile], dict[str, Any]]:
-    """The files of the job's input assets by asset id, and the catalogue facts its kind needs."""
+    """The files of the job's input assets by asset id, and the catalogue facts its kind needs: a cut's shots,
+    and for a generation job of a project, the project's elements its prompts mention (with their reference
+    images among the files)."""
     files: dict[str, InputFile] = {}
     facts: dict[str, Any] = {}
 
@@ -86,4 +90,35 @@ def gather(
                 for s in shots
             ],
         }
+    if project_id and kind.name in PROMPTED_KINDS:
+        mentioned = _mentioned_elements(conn, project_id, request)
+        for element in mentioned:
+            for asset_id in element["reference_asset_ids"]:
+                add(asset_id, f"element {element['name']}")
+        facts["elements"] = mentioned
     return files, facts
+
+
+def _mentioned_elements(conn: Connection, project_id: str, request: jobs_pb2.JobRequest) -> list[dict[str, Any]]:
+    """The project's elements whose trigger words the request's prompts mention, as the worker takes them."""
+    body = getattr(request, request.WhichOneof("kind"))
+    texts = [body.prompt, *(body.chain.chunk_prompts if request.HasField("video") else ())]
+    triggers = {match.group().casefold() for text in texts for match in TRIGGER_MENTION.finditer(text)}
+    if not triggers:
+        return []
+    try:
+        elements = storyboard.list_elements(conn, project_id)
+    except NotFound:
+        return []  # the project went away; the prompt is rendered as written
+    return [
+        {
+            "id": e.id,
+            "kind": e.kind.value,
+            "name": e.name,
+            "trigger": e.trigger,
+            "description": e.description,
+            "reference_asset_ids": list(e.reference_asset_ids),
+        }
+        for e in elements
+        if e.trigger.casefold() in triggers
+    ]

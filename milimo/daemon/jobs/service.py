@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from milimo import validation
-from milimo.daemon.jobs import inputs
+from milimo.daemon.jobs import effects, inputs
 from milimo.daemon.jobs.events import EventHub
 from milimo.daemon.jobs.model import EventRecord, EventType, JobRecord, JobStatus, NewJob
 from milimo.daemon.jobs.protocol import Output
@@ -22,7 +22,7 @@ from milimo.daemon.records import NewAsset
 from milimo.daemon.store import catalog
 from milimo.daemon.store import jobs as store
 from milimo.daemon.store.database import Database
-from milimo.errors import FailedPrecondition, InvalidArgument, NotFound
+from milimo.errors import FailedPrecondition, InvalidArgument, MilimoError, NotFound
 from milimo.tasks import registry
 from milimo.tasks.inputs import InputFile
 from milimo.v1 import jobs_pb2
@@ -335,7 +335,7 @@ class JobService:
         """The files of the assets a claimed job reads, and the catalogue facts its kind needs."""
         request = jobs_pb2.JobRequest.FromString(job.request)
         kind = registry.KINDS[job.kind]
-        return await self.db.read(lambda conn: inputs.gather(conn, self.media, kind, request))
+        return await self.db.read(lambda conn: inputs.gather(conn, self.media, kind, request, job.project_id))
 
     async def progress(self, job_id: str, step: int, total: int, message: str) -> None:
         event = await self.db.write(lambda conn: store.set_progress(conn, job_id, step, total, message))
@@ -367,8 +367,7 @@ class JobService:
                     ),
                 )
                 asset_ids.append(asset.id)
-            if job.shot_id and asset_ids:
-                catalog.set_shot_take(conn, job.shot_id, asset_ids[0])
+            effects.apply(conn, job, asset_ids, [self.media.blob_path(output.sha256) for output in outputs])
             return store.transition(
                 conn,
                 job.id,
@@ -378,7 +377,10 @@ class JobService:
                 event_data={"result_asset_ids": asset_ids},
             )
 
-        return await self._finish(job, finish)
+        try:
+            return await self._finish(job, finish)
+        except MilimoError as error:  # an effect could not apply: nothing of the success was written
+            return await self.fail(job, f"the results could not be recorded: {error}")
 
     async def fail(self, job: JobRecord, reason: str) -> JobRecord:
         return await self._finish(

@@ -7,10 +7,12 @@ from typing import Any
 
 import grpc
 
+from milimo.daemon.board_jobs import BoardJobs
 from milimo.daemon.catalog_service import check_mask
 from milimo.daemon.servicers import convert
 from milimo.daemon.servicers.status import maps_errors
 from milimo.daemon.storyboard_service import ELEMENT_FIELDS, SCENE_FIELDS, StoryboardService
+from milimo.storyboard.matcher import Match
 from milimo.v1 import projects_pb2, storyboard_pb2, storyboard_pb2_grpc
 
 
@@ -34,8 +36,9 @@ def _element_values(element: storyboard_pb2.Element, fields: list[str]) -> dict[
 
 
 class StoryboardServicer(storyboard_pb2_grpc.StoryboardServicer):
-    def __init__(self, storyboard: StoryboardService) -> None:
+    def __init__(self, storyboard: StoryboardService, board_jobs: BoardJobs) -> None:
         self.storyboard = storyboard
+        self.board_jobs = board_jobs
 
     # ---- the board --------------------------------------------------------------------------
 
@@ -109,3 +112,49 @@ class StoryboardServicer(storyboard_pb2_grpc.StoryboardServicer):
     async def DeleteElement(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
         await self.storyboard.delete_element(request.element_id)
         return projects_pb2.DeleteResponse()
+
+    # ---- matching, rendering, pictures ------------------------------------------------------
+
+    @maps_errors
+    async def MatchElements(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
+        shots = await self.board_jobs.match(request.project_id, list(request.shot_ids))
+        return storyboard_pb2.MatchElementsResponse(
+            shots=[
+                storyboard_pb2.ShotMatches(shot_id=shot_id, matches=[_element_match(m) for m in matches])
+                for shot_id, matches in shots
+            ]
+        )
+
+    @maps_errors
+    async def VisualizeElement(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
+        return convert.job(await self.board_jobs.visualize(request.element_id, request.image, request.priority))
+
+    @maps_errors
+    async def GenerateShots(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
+        batch_id, jobs = await self.board_jobs.generate(
+            request.project_id,
+            list(request.shot_ids),
+            request.template,
+            priority=request.priority,
+            only_missing=request.only_missing,
+        )
+        return storyboard_pb2.GenerateShotsResponse(batch_id=batch_id, jobs=[convert.job(job) for job in jobs])
+
+    @maps_errors
+    async def GetShotThumbnail(self, request, context: grpc.aio.ServicerContext):  # noqa: ANN001, ANN201
+        asset_id, picture = await self.board_jobs.thumbnail(request.shot_id, request.max_pixels)
+        return storyboard_pb2.ShotThumbnail(
+            shot_id=request.shot_id, asset_id=asset_id, jpeg=picture.jpeg, width=picture.width, height=picture.height
+        )
+
+
+def _element_match(match: Match) -> storyboard_pb2.ElementMatch:
+    return storyboard_pb2.ElementMatch(
+        element_id=match.element_id,
+        element_name=match.element_name,
+        score=match.score,
+        signals=[
+            storyboard_pb2.MatchSignal(signal=signal.signal, weight=signal.weight, evidence=signal.evidence)
+            for signal in match.signals
+        ],
+    )
