@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 
 from bench import (
+    fill,
     get_latency,
     job_overhead,
     list_jobs,
@@ -41,6 +42,7 @@ BENCHMARKS = {
         model_switch,
         job_overhead,
         screenplay,
+        fill,
     )
 }
 

@@ -32,6 +32,8 @@ from milimo.cli_common import (
 )
 from milimo.client import Client
 from milimo.errors import MilimoError
+from milimo.otio import commands as timeline_commands
+from milimo.storyboard_cli import storyboard_app
 from milimo.v1 import common_pb2, jobs_pb2, models_pb2
 
 app = typer.Typer(help="Milimo: a local-first AI cinematic studio.", no_args_is_help=True)
@@ -41,6 +43,8 @@ models_app = typer.Typer(help="Configured models.", no_args_is_help=True)
 app.add_typer(submit_app, name="submit")
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
+app.add_typer(storyboard_app, name="storyboard")
+app.command("fill")(timeline_commands.fill)
 
 OutOption = Annotated[
     Path | None,

@@ -1,8 +1,10 @@
-"""`make demo`: start the daemon, render a shot list as animatic jobs with live progress, cut it.
+"""`make demo`: the main job end to end. The sample screenplay in examples/ becomes a storyboard, every shot is
+rendered, and the result is an .otio timeline and an .mp4 cut in out/, with progress bars all along.
 
-It talks to the daemon only through the client library, as an editor plugin would. If a daemon
-already answers at MILIMO_ADDRESS (default 127.0.0.1:50051) it uses that one; otherwise it starts
-one on 127.0.0.1:50051 with its data in .milimo-data/ and stops it at the end.
+Shots are animatics unless the daemon has a video model whose weights are on disk: then every shot is generated
+with it (the first such model in `milimo models list`). The demo talks to the daemon only through the client
+library, as an editor plugin would. If a daemon already answers at MILIMO_ADDRESS (default 127.0.0.1:50051) it
+uses that one; otherwise it starts one on 127.0.0.1:50051 with its data in .milimo-data/ and stops it at the end.
 """
 
 from __future__ import annotations
@@ -11,21 +13,26 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
-from fractions import Fraction
 from pathlib import Path
 
 import grpc
+import opentimelineio as otio
 from rich.console import Console
 
-from milimo.cli_common import follow
+from milimo.cli_common import bytes_bar, follow
 from milimo.client import Client
+from milimo.client.batch import follow_batch
 from milimo.config import client_config, load_file
-from milimo.media import ops
-from milimo.v1 import common_pb2, jobs_pb2, projects_pb2
+from milimo.otio.commands import download_takes
+from milimo.otio.export import storyboard_timeline
+from milimo.storyboard_cli import job_warnings, new_project, shot_template, show_board
+from milimo.tasks.registry import VIDEO_FAMILIES
+from milimo.v1 import jobs_pb2, models_pb2, storyboard_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOT_LIST = ROOT / "examples" / "demo_shots.toml"
+SCREENPLAY = ROOT / "examples" / "the_last_ferry.fountain"
+WIDTH, HEIGHT, FPS = 640, 352, "24"
+READY = (models_pb2.MODEL_STATE_ON_DISK, models_pb2.MODEL_STATE_IN_RAM, models_pb2.MODEL_STATE_ON_ACCELERATOR)
 console = Console(stderr=True)
 
 
@@ -52,13 +59,9 @@ def daemon_answers(client: Client) -> bool:
 
 
 def main() -> None:
-    plan = tomllib.loads(SHOT_LIST.read_text())
     out_dir = ROOT / "out"
-    shots_dir = out_dir / "shots"
-    shots_dir.mkdir(parents=True, exist_ok=True)
     data_dir = ROOT / ".milimo-data" / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-
     config = client_config(load_file())
     client = Client(config)
     daemon = None
@@ -69,7 +72,7 @@ def main() -> None:
         daemon = start_daemon(data_dir, config.address)
         client.wait_until_serving()
     try:
-        render(client, plan, shots_dir, out_dir / "cut.mp4")
+        board_to_cut(client, SCREENPLAY, out_dir)
     finally:
         client.close()
         if daemon is not None:
@@ -77,66 +80,58 @@ def main() -> None:
             daemon.wait(timeout=30)
 
 
-def render(client: Client, plan: dict, shots_dir: Path, cut_path: Path) -> None:
-    fps = Fraction(plan["fps"])
-    project = client.projects.CreateProject(
-        projects_pb2.CreateProjectRequest(
-            project=projects_pb2.Project(
-                name=plan["title"],
-                width=plan["width"],
-                height=plan["height"],
-                fps=common_pb2.Rational(num=fps.numerator, den=fps.denominator),
-            )
-        )
+def board_to_cut(client: Client, screenplay: Path, out_dir: Path) -> None:
+    """Screenplay → storyboard → a take per shot → out/<title>.otio and out/<title>.mp4."""
+    project = new_project(client, screenplay.stem.replace("_", " ").title(), WIDTH, HEIGHT, FPS)
+    with bytes_bar(f"upload {screenplay.name}") as report:
+        script = client.upload(screenplay, project_id=project.id, on_progress=report)
+    request = jobs_pb2.JobRequest(
+        screenplay=jobs_pb2.ScreenplayRequest(project_id=project.id, asset_id=script.id, create_elements=True)
     )
-    jobs = []
-    labels = {}
-    start_frame = 0
-    for number, entry in enumerate(plan["shots"], start=1):
-        frames = round(Fraction(str(entry["seconds"])) * fps)
-        shot = client.projects.CreateShot(
-            projects_pb2.CreateShotRequest(
-                shot=projects_pb2.Shot(
-                    project_id=project.id,
-                    name=f"{entry['scene']}.{number}",
-                    description=entry["description"],
-                    duration_frames=frames,
-                )
-            )
-        )
-        request = jobs_pb2.JobRequest(
-            animatic=jobs_pb2.AnimaticRequest(
-                width=plan["width"],
-                height=plan["height"],
-                frames=frames,
-                fps=common_pb2.Rational(num=fps.numerator, den=fps.denominator),
-                scene_heading=entry["heading"],
-                description=entry["description"],
-                characters=entry.get("characters", []),
-                scene_number=entry["scene"],
-                shot_number=number,
-                start_frame=start_frame,
-                seed=number,
-            )
-        )
-        jobs.append(client.submit(request, project_id=project.id, shot_id=shot.id))
-        labels[jobs[-1].id] = f"shot {shot.name:>4}  {entry['heading'][:32]:<32}"
-        start_frame += frames
+    job = client.submit(request, project_id=project.id)
+    finished = follow(client, [job.id], {job.id: f"reading {screenplay.name}"})[job.id]
+    if finished.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
+        sys.exit(f"the screenplay did not import: {finished.reason}")
+    for warning in job_warnings(client, job.id):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    show_board(client, project.id)
 
-    console.print(f"rendering {len(jobs)} animatic shots for project {project.id}")
-    finals = follow(client, [job.id for job in jobs], labels)
+    model = video_model(client)
+    kind = "video" if model else "animatic"
+    console.print(f"rendering every shot as {'video with ' + model if model else 'an animatic'}")
+    batch = client.storyboard.GenerateShots(
+        storyboard_pb2.GenerateShotsRequest(project_id=project.id, template=shot_template(kind, model, 0, 0, ""))
+    )
+    finals = follow_batch(client, list(batch.jobs))
     failed = [job for job in finals.values() if job.status != jobs_pb2.JOB_STATUS_SUCCEEDED]
     if failed:
-        sys.exit(f"{len(failed)} shots failed: {failed[0].reason}")
+        sys.exit(f"{len(failed)} shots failed; the first: {failed[0].reason}")
 
-    clips = []
-    for index, job in enumerate(jobs, start=1):
-        clip = shots_dir / f"shot-{index:02d}.mp4"
-        client.download(finals[job.id].result_asset_ids[0], clip)
-        clips.append(clip)
-    info = ops.concat(clips, cut_path)
-    console.print(f"cut: {info.frames} frames at {info.fps} fps, {info.width}x{info.height}")
-    print(cut_path)
+    stem = out_dir / screenplay.stem
+    shots_dir = out_dir / f"{screenplay.stem}_shots"
+    shots_dir.mkdir(parents=True, exist_ok=True)
+    view = client.storyboard.GetStoryboard(storyboard_pb2.GetStoryboardRequest(project_id=project.id))
+    media = download_takes(client, view, shots_dir)
+    otio.adapters.write_to_file(storyboard_timeline(view, media, name=view.project.name), f"{stem}.otio")
+    console.print(f"timeline: {stem}.otio ({len(media)} clips)")
+
+    cut = client.submit(
+        jobs_pb2.JobRequest(render_cut=jobs_pb2.RenderCutRequest(project_id=project.id)), project_id=project.id
+    )
+    done = follow(client, [cut.id], {cut.id: "cutting the board"})[cut.id]
+    if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
+        sys.exit(f"the cut failed: {done.reason}")
+    with bytes_bar(f"download {stem.name}.mp4") as report:
+        client.download(done.result_asset_ids[0], Path(f"{stem}.mp4"), on_progress=report)
+    console.print(f"cut: {stem}.mp4")
+    print(f"{stem}.otio")
+    print(f"{stem}.mp4")
+
+
+def video_model(client: Client) -> str:
+    """The first configured video model whose weights are on disk, or "" (then the shots are animatics)."""
+    models = client.models.ListModels(models_pb2.ListModelsRequest()).models
+    return next((m.name for m in models if m.family in VIDEO_FAMILIES and m.state in READY), "")
 
 
 if __name__ == "__main__":

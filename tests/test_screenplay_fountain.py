@@ -105,7 +105,7 @@ def test_night_shift_exercises_fountain_corners():
     assert headings == [
         ("INT. HARBOUR DINER - NIGHT", "1", Setting.INTERIOR, "HARBOUR DINER", "NIGHT"),
         ("EXT. HARBOUR - CONTINUOUS", "", Setting.EXTERIOR, "HARBOUR", "CONTINUOUS"),
-        ("FLASHBACK - MARA'S KITCHEN", "", Setting.UNSPECIFIED, "FLASHBACK - MARA'S KITCHEN", ""),
+        ("FLASHBACK - MARA'S KITCHEN", "", Setting.UNSPECIFIED, "MARA'S KITCHEN", "FLASHBACK"),
         ("INT./EXT. MARA'S CAR - MOVING - LATER", "", Setting.BOTH, "MARA'S CAR - MOVING", "LATER"),
         ("EST. LIGHTHOUSE - DAWN", "", Setting.EXTERIOR, "LIGHTHOUSE", "DAWN"),
         ("I/E TRUCK CAB - DAY", "", Setting.BOTH, "TRUCK CAB", "DAY"),
@@ -190,6 +190,9 @@ def test_a_feature_length_script():
         ("INT. T-REX PADDOCK", (Setting.INTERIOR, "T-REX PADDOCK", "")),
         ("EXT. HOUSE - DAY #12A#", (Setting.EXTERIOR, "HOUSE", "DAY")),
         ("UNDERWATER - NIGHT", (Setting.UNSPECIFIED, "UNDERWATER", "NIGHT")),
+        ("FLASHBACK - THE HARBOUR OFFICE", (Setting.UNSPECIFIED, "THE HARBOUR OFFICE", "FLASHBACK")),
+        ("FLASHBACK - INT. OFFICE - NIGHT", (Setting.INTERIOR, "OFFICE", "FLASHBACK - NIGHT")),
+        ("EXT. FLASHBACK ALLEY - DAY", (Setting.EXTERIOR, "FLASHBACK ALLEY", "DAY")),
         ("", (Setting.UNSPECIFIED, "", "")),
     ],
 )

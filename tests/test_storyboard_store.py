@@ -155,7 +155,7 @@ def test_create_elements_adds_characters_and_locations_skipping_names_the_projec
     assert locations == {
         "Harbour Diner",
         "Harbour",
-        "Flashback - Mara's Kitchen",
+        "Mara's Kitchen",
         "Mara's Car - Moving",
         "Lighthouse",
         "Truck Cab",

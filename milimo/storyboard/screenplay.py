@@ -163,6 +163,8 @@ _TIMES_OF_DAY = {
     "LATE NIGHT", "EARLY MORNING", "LATE AFTERNOON", "EARLY EVENING", "PRE-DAWN", "PREDAWN", "DAYTIME",
     "NIGHTTIME", "LATER", "FLASHBACK", "PRESENT", "PRESENT DAY",
 }  # fmt: skip
+_LEADING_TIMES = {"FLASHBACK", "FLASH FORWARD", "FLASHFORWARD", "DREAM", "DREAM SEQUENCE", "MONTAGE", "INTERCUT",
+                  "BACK TO PRESENT", "PRESENT DAY", "FANTASY", "NIGHTMARE"}  # fmt: skip
 _TIME_PATTERN = re.compile(r"^(?:.*\bLATER|(?:THE )?NEXT (?:DAY|MORNING|NIGHT|EVENING)|(?:DAY|NIGHT) \d+)$")
 _SCENE_NUMBER = re.compile(r"\s*#[^#\s]+#\s*$")
 
@@ -174,6 +176,13 @@ def parse_heading(heading: str) -> tuple[Setting, str, str]:
     everything between the prefix and them is the location ("HOUSE - KITCHEN").
     """
     text = _SCENE_NUMBER.sub("", heading).strip()
+    # "FLASHBACK - INT. OFFICE - NIGHT": a leading marker of when the scene plays, not part of the place.
+    leading: list[str] = []
+    while (parts := _SEGMENT_SEPARATOR.split(text, maxsplit=1)) and len(parts) == 2:
+        if parts[0].strip().upper().rstrip(".") not in _LEADING_TIMES:
+            break
+        leading.append(parts[0].strip().upper().rstrip("."))
+        text = parts[1].strip()
     setting = Setting.UNSPECIFIED
     match = _PREFIX.match(text)
     if match:
@@ -184,7 +193,7 @@ def parse_heading(heading: str) -> tuple[Setting, str, str]:
     times: list[str] = []
     while len(segments) > 1 and _is_time_of_day(segments[-1]):
         times.insert(0, segments.pop().upper())
-    return setting, " - ".join(segments), " - ".join(times)
+    return setting, " - ".join(segments), " - ".join(leading + times)
 
 
 def _is_time_of_day(segment: str) -> bool:
