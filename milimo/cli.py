@@ -72,6 +72,10 @@ def serve(
     max_attempts: Annotated[int | None, typer.Option(help="runs before an interrupted job is quarantined")] = None,
     max_queued: Annotated[int | None, typer.Option(help="queued jobs before Submit is refused")] = None,
     ready_file: Annotated[Path | None, typer.Option(help="write the bound port here once serving")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="where jobs run: local (default) or ray (GPU jobs on a Ray cluster)")
+    ] = None,
+    ray_address: Annotated[str | None, typer.Option(help="the Ray head, HOST:PORT (with --executor ray)")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the render daemon in the foreground."""
@@ -92,6 +96,8 @@ def serve(
             start_paused=paused or None,
             max_attempts=max_attempts,
             max_queued=max_queued,
+            executor=executor,
+            ray_address=ray_address,
         )
         daemon_config.check()
         asyncio.run(run_server(daemon_config, ready_file))

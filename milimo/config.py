@@ -12,6 +12,8 @@ Daemon settings live under [daemon], client settings under [client], models as [
     tls_key = ""
     enhancer = ""                # "ollama:MODEL", or the name of a gemma3 model below
     ollama_host = "http://127.0.0.1:11434"
+    executor = "local"           # or "ray": accelerator jobs on a Ray cluster (docs/ray.md)
+    ray_address = ""             # the Ray head, HOST:PORT, with executor = "ray"
 
     [client]
     address = "127.0.0.1:50051"
@@ -36,6 +38,7 @@ from typing import Any
 from milimo.errors import InvalidArgument
 
 DEFAULT_PORT = 50051
+EXECUTORS = ("local", "ray")
 CONFIG_ENV = "MILIMO_CONFIG"
 
 
@@ -78,6 +81,9 @@ class DaemonConfig:
     enhancer: str = ""
     ollama_host: str = "http://127.0.0.1:11434"
     enhance_timeout_s: float = 60.0
+    # Where jobs run: "local" (this host's worker processes) or "ray" (accelerator jobs on a Ray cluster's GPUs).
+    executor: str = "local"
+    ray_address: str = ""  # the Ray head, HOST:PORT (or "auto"); with executor = "ray" only
     models: tuple[ModelConfig, ...] = ()
 
     @property
@@ -120,6 +126,12 @@ class DaemonConfig:
                 )
         if self.enhance_timeout_s <= 0:
             raise InvalidArgument("enhance_timeout_s", "must be positive")
+        if self.executor not in EXECUTORS:
+            raise InvalidArgument("executor", f"must be one of {', '.join(EXECUTORS)} (got {self.executor!r})")
+        if self.executor == "ray" and not self.ray_address:
+            raise InvalidArgument("ray_address", "--executor ray needs the Ray head's address (HOST:PORT, or 'auto')")
+        if self.executor != "ray" and self.ray_address:
+            raise InvalidArgument("ray_address", "is only used with --executor ray")
 
 
 @dataclass(frozen=True)

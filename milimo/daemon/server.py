@@ -18,6 +18,7 @@ from milimo.config import DaemonConfig
 from milimo.daemon.auth import TokenInterceptor
 from milimo.daemon.board_jobs import BoardJobs
 from milimo.daemon.catalog_service import CatalogService
+from milimo.daemon.executors import executor_for
 from milimo.daemon.jobs.dispatcher import Dispatcher
 from milimo.daemon.jobs.service import JobService, QueueLimits
 from milimo.daemon.media_service import CHUNK_MAX, MediaService
@@ -106,6 +107,7 @@ class Daemon:
             paused=config.start_paused,
             cancel_grace_s=config.cancel_grace_s,
             settings=WorkerSettings.of(config),
+            executor=executor_for(config),
         )
         models = {model.name: model for model in config.models}
         self.segmentation = SegmentationService(self.db, self.media, self.dispatcher, models)

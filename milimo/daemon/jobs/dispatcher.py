@@ -1,4 +1,10 @@
-"""Lanes hand queued jobs to their worker processes, one job at a time per lane.
+"""The dispatcher runs queued jobs through an executor; the local executor's lanes hand them to worker processes.
+
+The dispatcher keeps what every executor shares: pause and resume, and the cancels asked for before a job
+reached its worker. An `Executor` claims jobs and runs them: `LocalExecutor` (the default) through one worker
+process per lane, `milimo.daemon.executors.ray_executor.RayExecutor` on a Ray cluster's GPUs.
+
+Local lanes: one job at a time per lane.
 
 The accelerator lane serialises every job that needs the GPU; the CPU lane runs light kinds
 (animatic, media operations) beside it. A lane relays its worker's events into the queue, kills a
@@ -17,9 +23,9 @@ import itertools
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.model import EventType, JobRecord
@@ -32,6 +38,58 @@ from milimo.tasks.resources import WorkerSettings
 
 log = logging.getLogger(__name__)
 STATE_RANK = {"on_disk": 0, "in_ram": 1, "on_accelerator": 2}  # where a model is, when lanes disagree
+
+
+class Executor(Protocol):
+    """Claims queued jobs and runs them to a terminal state (or back to the queue when cut off)."""
+
+    def start(self, prestart: tuple[str, ...]) -> None:
+        """Begin claiming jobs; `prestart` names lanes whose workers should start now."""
+
+    def wake(self, lane: str) -> None:
+        """A job was queued on `lane`."""
+
+    def cancel(self, job_id: str) -> None:
+        """Stop `job_id` if it runs here (its cancel is recorded in the dispatcher either way)."""
+
+    def model_states(self) -> dict[str, str]:
+        """Where each model is, as the workers last said."""
+
+    async def stop(self) -> None:
+        """Stop claiming and stop the workers; running jobs are left for `release_running`."""
+
+
+ExecutorFactory = Callable[["Dispatcher"], Executor]
+
+
+async def relay_event(service: JobService, message: protocol.Progress | protocol.PreviewFrame | protocol.Log) -> None:
+    """Record one event a worker sent about its running job."""
+    if isinstance(message, protocol.Progress):
+        await service.progress(message.job_id, message.step, message.total, message.message)
+    elif isinstance(message, protocol.PreviewFrame):
+        await service.add_event(message.job_id, EventType.PREVIEW, {"step": message.step}, message.jpeg)
+    else:
+        await service.add_event(message.job_id, EventType.LOG, {"level": message.level, "message": message.message})
+
+
+async def settle_finished(service: JobService, job: JobRecord, finished: protocol.JobFinished) -> None:
+    """Record how a job the worker finished ended."""
+    if finished.outcome == "succeeded":
+        await service.succeed(job, finished.outputs)
+    elif finished.outcome == "cancelled":
+        await service.cancelled(job, "cancelled while it ran")
+    else:
+        await service.fail(job, finished.error)
+
+
+def merged_model_states(states: list[dict[str, str]]) -> dict[str, str]:
+    """One state per model: the most loaded any worker reports."""
+    merged: dict[str, str] = {}
+    for each in states:
+        for name, state in each.items():
+            if STATE_RANK.get(state, 0) >= STATE_RANK.get(merged.get(name, ""), 0):
+                merged[name] = state
+    return merged
 
 
 @dataclass(frozen=True)
@@ -205,14 +263,7 @@ class Lane:
                 continue  # a straggler from a job that already ended
             if isinstance(message, protocol.JobFinished):
                 return message
-            if isinstance(message, protocol.Progress):
-                await self._service.progress(job.id, message.step, message.total, message.message)
-            elif isinstance(message, protocol.PreviewFrame):
-                await self._service.add_event(job.id, EventType.PREVIEW, {"step": message.step}, message.jpeg)
-            elif isinstance(message, protocol.Log):
-                await self._service.add_event(
-                    job.id, EventType.LOG, {"level": message.level, "message": message.message}
-                )
+            await relay_event(self._service, message)
 
     async def _settle(self, job: JobRecord, outcome: protocol.JobFinished | WorkerExited) -> None:
         if isinstance(outcome, WorkerExited):
@@ -223,16 +274,44 @@ class Lane:
                 await self._service.interrupt(
                     job.id, f"the {self.name} worker process exited (code {outcome.exitcode})"
                 )
-        elif outcome.outcome == "succeeded":
-            await self._service.succeed(job, outcome.outputs)
-        elif outcome.outcome == "cancelled":
-            await self._service.cancelled(job, "cancelled while it ran")
         else:
-            await self._service.fail(job, outcome.error)
+            await settle_finished(self._service, job, outcome)
 
     def stop(self) -> None:
         if self._worker is not None:
             self._worker.stop()
+
+
+class LocalExecutor:
+    """Runs `lanes` in this host's worker processes, one job at a time per lane (the dispatcher stops the lanes)."""
+
+    def __init__(self, lanes: dict[str, Lane]) -> None:
+        self.lanes = lanes
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self, prestart: tuple[str, ...] = ()) -> None:
+        self._tasks = [asyncio.create_task(lane.run(), name=f"lane-{lane.name}") for lane in self.lanes.values()]
+        for name in prestart:
+            if name in self.lanes:
+                self._tasks.append(asyncio.create_task(asyncio.to_thread(self.lanes[name].ensure_worker)))
+
+    def wake(self, lane: str) -> None:
+        if lane in self.lanes:
+            self.lanes[lane].wake()
+
+    def cancel(self, job_id: str) -> None:
+        for lane in self.lanes.values():
+            lane.cancel(job_id)
+
+    def model_states(self) -> dict[str, str]:
+        return merged_model_states([lane.model_states for lane in self.lanes.values()])
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Dispatcher:
@@ -244,15 +323,19 @@ class Dispatcher:
         paused: bool,
         cancel_grace_s: float,
         settings: WorkerSettings,
+        executor: ExecutorFactory | None = None,
     ) -> None:
         self.settings = settings  # what the workers need of the config: models, the prompt enhancer
+        self.service = service
+        self.media = media
         self.resumed = asyncio.Event()
         if not paused:
             self.resumed.set()
         self.cancel_grace_s = cancel_grace_s
         self._cancels: set[str] = set()
+        # Local lanes exist whatever the executor: interactive calls (segmentation) always go to this host's workers.
         self.lanes = {name: Lane(name, service, media, self) for name in LANES}
-        self._tasks: list[asyncio.Task] = []
+        self.executor: Executor = LocalExecutor(self.lanes) if executor is None else executor(self)
         service.dispatcher = self
 
     @property
@@ -260,22 +343,15 @@ class Dispatcher:
         return not self.resumed.is_set()
 
     def start(self, prestart: tuple[str, ...] = ()) -> None:
-        """Run the lanes; `prestart` lanes spawn their worker now so the first job does not wait."""
-        self._tasks = [asyncio.create_task(lane.run(), name=f"lane-{lane.name}") for lane in self.lanes.values()]
-        for name in prestart:
-            self._tasks.append(asyncio.create_task(asyncio.to_thread(self.lanes[name].ensure_worker)))
+        """Start claiming jobs; `prestart` lanes spawn their worker now so the first job does not wait."""
+        self.executor.start(prestart)
 
     def wake(self, lane: str) -> None:
-        self.lanes[lane].wake()
+        self.executor.wake(lane)
 
     def model_states(self) -> dict[str, str]:
         """Where each model is, as the workers last said; it never waits for a busy worker."""
-        merged: dict[str, str] = {}
-        for lane in self.lanes.values():
-            for name, state in lane.model_states.items():
-                if STATE_RANK.get(state, 0) >= STATE_RANK.get(merged.get(name, ""), 0):
-                    merged[name] = state
-        return merged
+        return merged_model_states([self.executor.model_states(), *(lane.model_states for lane in self.lanes.values())])
 
     def pause(self) -> None:
         self.resumed.clear()
@@ -285,8 +361,7 @@ class Dispatcher:
 
     def cancel(self, job_id: str) -> None:
         self._cancels.add(job_id)
-        for lane in self.lanes.values():
-            lane.cancel(job_id)
+        self.executor.cancel(job_id)
 
     def cancel_pending(self, job_id: str) -> bool:
         return job_id in self._cancels
@@ -295,10 +370,6 @@ class Dispatcher:
         self._cancels.discard(job_id)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.executor.stop()
         for lane in self.lanes.values():
             await asyncio.to_thread(lane.stop)

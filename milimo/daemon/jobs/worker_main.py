@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ log = logging.getLogger("milimo.worker")
 class _Context:
     """TaskContext for one job attempt; events go straight back over the pipe."""
 
-    def __init__(self, job: protocol.RunJob, send: _Sender, cancel: threading.Event) -> None:
+    def __init__(self, job: protocol.RunJob, send: Callable[[object], None], cancel: threading.Event) -> None:
         self._job_id = job.job_id
         self._scratch_dir = job.scratch_dir
         self._inputs = job.inputs
@@ -107,9 +108,10 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def _run(
-    job: protocol.RunJob, send: _Sender, cancel: threading.Event, resources: WorkerResources
+def run_job(
+    job: protocol.RunJob, send: Callable[[object], None], cancel: threading.Event, resources: WorkerResources
 ) -> protocol.JobFinished:
+    """Run one job attempt to its end, sending its events with `send` (also what a Ray GPU actor runs)."""
     job.scratch_dir.mkdir(parents=True, exist_ok=True)
     ctx = _Context(job, send, cancel)
     try:
@@ -200,7 +202,7 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
             job = jobs.pop(0)
             cancel = cancels[job.job_id]
         running.job_id = job.job_id
-        finished = _run(job, send, cancel, resources)
+        finished = run_job(job, send, cancel, resources)
         running.job_id = None
         with have_job:
             cancels.pop(job.job_id, None)
