@@ -21,6 +21,7 @@ from bench import (
     job_overhead,
     list_jobs,
     model_switch,
+    ray_dispatch,
     screenplay,
     startup,
     submit,
@@ -43,6 +44,7 @@ BENCHMARKS = {
         job_overhead,
         screenplay,
         fill,
+        ray_dispatch,
     )
 }
 
