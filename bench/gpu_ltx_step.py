@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     latent_frames, latent_h, latent_w = (FRAMES - 1) // TEMPORAL + 1, HEIGHT // SPATIAL, WIDTH // SPATIAL
     tokens = latent_frames * latent_h * latent_w
     inputs = dict(
-        hidden_states=torch.randn(1, tokens, 128, device=device, dtype=torch.bfloat16),
-        encoder_hidden_states=torch.randn(1, TEXT_TOKENS, 4096, device=device, dtype=torch.bfloat16),
+        hidden_states=torch.randn(1, tokens, ARCHITECTURE["in_channels"], device=device, dtype=torch.bfloat16),
+        encoder_hidden_states=torch.randn(
+            1, TEXT_TOKENS, ARCHITECTURE["caption_channels"], device=device, dtype=torch.bfloat16
+        ),
         timestep=torch.tensor([500.0], device=device),
         encoder_attention_mask=torch.ones(1, TEXT_TOKENS, device=device, dtype=torch.bool),
         num_frames=latent_frames,

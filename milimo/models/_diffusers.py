@@ -1,4 +1,5 @@
-"""Helpers the diffusers families share: derived pipelines, latent upsamplers, placement, frames, LoRAs."""
+"""Helpers the diffusers families share: derived pipelines, latent upsamplers, placement, video requests, frames,
+LoRAs."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import numpy as np
 from milimo.config import ModelConfig
 from milimo.errors import InvalidArgument
 from milimo.models.base import LoadedModel, Placement
-from milimo.models.requests import LoraWeight
+from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest
 
 if TYPE_CHECKING:
     import torch
 
 UPSAMPLER_DIR = "latent_upsampler"
+
+
+class InvalidVideoRequest(InvalidArgument, ValueError):
+    """A request field this model cannot honour; a ValueError too, for callers outside the daemon."""
 
 
 def derive(cls: Any, base: Any, dtype: torch.dtype) -> Any:
@@ -80,21 +85,94 @@ def assemble(
     return loaded
 
 
+def check_frames(field: str, frames: Any) -> None:
+    if (
+        not isinstance(frames, np.ndarray)
+        or frames.ndim != 4
+        or frames.shape[-1] != 3
+        or frames.shape[0] < 1
+        or frames.dtype != np.uint8
+    ):
+        shape = getattr(frames, "shape", None)
+        raise InvalidVideoRequest(
+            field, f"must be (frames, height, width, 3) uint8; got {shape} {getattr(frames, 'dtype', type(frames))}"
+        )
+
+
+def check_video_request(request: VideoRequest, temporal: int, size_multiple: int, size_why: str = "") -> None:
+    """The rules every LTX family holds a request to: `temporal`k+1 frames, sizes on the latent grid
+    (`size_multiple`, explained by `size_why`), conditions inside the video, LoRA files present."""
+    if request.frames < 1 or (request.frames - 1) % temporal:
+        raise InvalidVideoRequest(
+            "frames", f"must be {temporal}k+1 (1, {temporal + 1}, {2 * temporal + 1}, …); got {request.frames}"
+        )
+    for name, value in (("width", request.width), ("height", request.height)):
+        if value < size_multiple or value % size_multiple:
+            raise InvalidVideoRequest(name, f"must be a positive multiple of {size_multiple}{size_why}; got {value}")
+    if request.steps < 1:
+        raise InvalidVideoRequest("steps", f"must be at least 1; got {request.steps}")
+    if request.fps <= 0:
+        raise InvalidVideoRequest("fps", f"must be positive; got {request.fps}")
+    for i, condition in enumerate(request.conditions):
+        check_frames(f"conditions[{i}].frames", condition.frames)
+        if not 0 <= condition.frame_index < request.frames:
+            raise InvalidVideoRequest(
+                f"conditions[{i}].frame_index",
+                f"must be from 0 to {request.frames - 1}; got {condition.frame_index}",
+            )
+        if not 0.0 <= condition.strength <= 1.0:
+            raise InvalidVideoRequest(f"conditions[{i}].strength", f"must be from 0 to 1; got {condition.strength}")
+    for i, lora in enumerate(request.loras):
+        if not Path(lora.path).is_file():
+            raise InvalidVideoRequest(f"loras[{i}].path", f"no LoRA file at {lora.path}")
+
+
+def conditioning_kind(conditions: tuple[VideoCondition, ...]) -> str:
+    """Which LTX pipeline the conditions call for: text_to_video, image_to_video (one full-strength first
+    frame) or condition (anything else)."""
+    if not conditions:
+        return "text_to_video"
+    only = conditions[0]
+    if len(conditions) == 1 and only.frames.shape[0] == 1 and only.frame_index == 0 and only.strength == 1.0:
+        return "image_to_video"
+    return "condition"
+
+
+def video_call_kwargs(request: VideoRequest) -> dict[str, Any]:
+    """The arguments every LTX pipeline call of a request shares; the noise is seeded on the CPU, so a seed gives
+    the same video on every device."""
+    import torch
+
+    return {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt or None,
+        "num_frames": request.frames,
+        "frame_rate": float(request.fps),
+        "guidance_scale": request.guidance,
+        "generator": torch.Generator(device="cpu").manual_seed(request.seed),
+    }
+
+
 def pil_image(frame: np.ndarray) -> object:
     from PIL import Image
 
     return Image.fromarray(np.ascontiguousarray(frame))
 
 
-def frames_to_uint8(video: torch.Tensor, width: int, height: int) -> np.ndarray:
-    """(F, 3, H, W) floats in [0, 1] -> (F, height, width, 3) uint8, resized when the pipeline's size differs."""
+def frames_to_uint8(video: torch.Tensor, request: VideoRequest) -> np.ndarray:
+    """(F, 3, H, W) floats in [0, 1] -> the request's (frames, height, width, 3) uint8, resized when the
+    pipeline's size differs (the two-stage path); a frame count other than the request's is a pipeline bug."""
     import torch
 
+    height, width = request.height, request.width
     video = video.float()
     if video.shape[-2:] != (height, width):
         video = torch.nn.functional.interpolate(video, size=(height, width), mode="bilinear", antialias=True)
     video = (video.clamp(0, 1) * 255).round().to(torch.uint8)
-    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    frames = video.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    if frames.shape[0] != request.frames:
+        raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
+    return frames
 
 
 @contextmanager

@@ -24,28 +24,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from milimo.config import ModelConfig
 from milimo.models._diffusers import (
     UPSAMPLER_DIR,
+    InvalidVideoRequest,
     assemble,
+    check_frames,
+    check_video_request,
+    conditioning_kind,
     derive,
     frames_to_uint8,
     load_upsampler,
     loras,
     pil_image,
+    video_call_kwargs,
 )
 from milimo.models.base import LoadedModel, Placement, require_weights
-from milimo.models.ltx_video import InvalidVideoRequest
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
 from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["InvalidVideoRequest", "LTX2Family", "LTX2Pipelines"]
 
@@ -290,24 +291,14 @@ class LTX2Family:
     # ---------------------------------------------------------------- generation
 
     def generate(self, model: LoadedModel, request: VideoRequest, ctx: TaskContext) -> VideoResult:
-        import torch
-
         pipelines: LTX2Pipelines = model.modules["pipelines"]  # type: ignore[assignment]
         _validate(request, pipelines, model.config)
         ctx.raise_if_cancelled()
 
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        common: dict[str, Any] = {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt or None,
-            "num_frames": request.frames,
-            "frame_rate": float(request.fps),
-            "guidance_scale": request.guidance,
-            "spatio_temporal_guidance_blocks": [_stg_block(pipelines.text_to_video.transformer)],
-            "generator": generator,
-        }
+        common = video_call_kwargs(request)
+        common["spatio_temporal_guidance_blocks"] = [_stg_block(pipelines.text_to_video.transformer)]
 
-        kind = _pipeline_kind(request)
+        kind = "in_context" if request.control is not None else conditioning_kind(request.conditions)
         if request.upscale:
             pipe = pipelines.in_context if kind == "in_context" else pipelines.condition
         else:
@@ -335,86 +326,35 @@ class LTX2Family:
                     **conditioning,
                     **common,
                 )
-        frames = frames_to_uint8(output.frames[0], request.width, request.height)
-        if frames.shape[0] != request.frames:
-            raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
+        frames = frames_to_uint8(output.frames[0], request)
         audio = output.audio[0].float().cpu().numpy().astype(np.float32)
         return VideoResult(frames=frames, fps=request.fps, audio=audio, audio_sample_rate=pipelines.sample_rate)
-
-
-# -------------------------------------------------------------------- loading helpers
 
 
 # -------------------------------------------------------------------- generation helpers
 
 
-def _validate_frames(field: str, frames: Any) -> None:
-    if (
-        not isinstance(frames, np.ndarray)
-        or frames.ndim != 4
-        or frames.shape[-1] != 3
-        or frames.shape[0] < 1
-        or frames.dtype != np.uint8
-    ):
-        shape = getattr(frames, "shape", None)
-        raise InvalidVideoRequest(
-            field, f"must be (frames, height, width, 3) uint8; got {shape} {getattr(frames, 'dtype', type(frames))}"
-        )
-
-
 def _validate(request: VideoRequest, pipelines: LTX2Pipelines, config: ModelConfig) -> None:
-    temporal, spatial = pipelines.temporal_ratio, pipelines.spatial_ratio
-    if request.frames < 1 or (request.frames - 1) % temporal:
-        raise InvalidVideoRequest(
-            "frames", f"must be {temporal}k+1 (1, {temporal + 1}, {2 * temporal + 1}, …); got {request.frames}"
+    spatial = pipelines.spatial_ratio
+    if request.upscale:  # the two-stage path denoises at half the size first: both sizes must fit the latent grid
+        check_video_request(
+            request, pipelines.temporal_ratio, 2 * spatial, " (twice the VAE's, for the two-stage upscale)"
         )
-    # The two-stage path denoises at half the size first, so both sizes must fit the latent grid.
-    multiple = 2 * spatial if request.upscale else spatial
-    for name, value in (("width", request.width), ("height", request.height)):
-        if value < multiple or value % multiple:
-            why = " (twice the VAE's, for the two-stage upscale)" if request.upscale else ""
-            raise InvalidVideoRequest(name, f"must be a positive multiple of {multiple}{why}; got {value}")
-    if request.steps < 1:
-        raise InvalidVideoRequest("steps", f"must be at least 1; got {request.steps}")
-    if request.fps <= 0:
-        raise InvalidVideoRequest("fps", f"must be positive; got {request.fps}")
-    for i, condition in enumerate(request.conditions):
-        _validate_frames(f"conditions[{i}].frames", condition.frames)
-        if not 0 <= condition.frame_index < request.frames:
-            raise InvalidVideoRequest(
-                f"conditions[{i}].frame_index",
-                f"must be from 0 to {request.frames - 1}; got {condition.frame_index}",
-            )
-        if not 0.0 <= condition.strength <= 1.0:
-            raise InvalidVideoRequest(f"conditions[{i}].strength", f"must be from 0 to 1; got {condition.strength}")
+    else:
+        check_video_request(request, pipelines.temporal_ratio, spatial)
     control = request.control
     if control is not None:
-        _validate_frames("control.frames", control.frames)
+        check_frames("control.frames", control.frames)
         if control.frame_index != 0:
             raise InvalidVideoRequest(
                 "control.frame_index", f"a control video starts at frame 0; got {control.frame_index}"
             )
         if not 0.0 <= control.strength <= 1.0:
             raise InvalidVideoRequest("control.strength", f"must be from 0 to 1; got {control.strength}")
-    for i, lora in enumerate(request.loras):
-        if not Path(lora.path).is_file():
-            raise InvalidVideoRequest(f"loras[{i}].path", f"no LoRA file at {lora.path}")
     if request.upscale and pipelines.upsample is None:
         raise InvalidVideoRequest(
             "upscale", f"model {config.name!r} has no latent upsampler (expected in {config.path / UPSAMPLER_DIR})"
         )
-
-
-def _pipeline_kind(request: VideoRequest) -> str:
-    if request.control is not None:
-        return "in_context"
-    conditions = request.conditions
-    if not conditions:
-        return "text_to_video"
-    only = conditions[0]
-    if len(conditions) == 1 and only.frames.shape[0] == 1 and only.frame_index == 0 and only.strength == 1.0:
-        return "image_to_video"
-    return "condition"
 
 
 def _stg_block(transformer: Any) -> int:

@@ -25,18 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from milimo.config import ModelConfig
-from milimo.errors import FailedPrecondition, InvalidArgument
+from milimo.errors import FailedPrecondition
 from milimo.models._diffusers import (
     UPSAMPLER_DIR,
+    InvalidVideoRequest,
     assemble,
+    check_video_request,
+    conditioning_kind,
     derive,
     frames_to_uint8,
     load_upsampler,
     loras,
     pil_image,
+    video_call_kwargs,
 )
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
@@ -64,10 +66,6 @@ _TINY_WORDS = (
     "cat dog bird fish man woman child car boat train city street forest river sea sky sun moon "
     "red green blue white black small big slow fast walks runs flies swims jumps camera pans zooms"
 )
-
-
-class InvalidVideoRequest(InvalidArgument, ValueError):
-    """A request field this model cannot honour; a ValueError too, for callers outside the daemon."""
 
 
 @dataclass(frozen=True)
@@ -201,26 +199,16 @@ class LTXVideoFamily:
     # ---------------------------------------------------------------- generation
 
     def generate(self, model: LoadedModel, request: VideoRequest, ctx: TaskContext) -> VideoResult:
-        import torch
-
         pipelines: LTXPipelines = model.modules["pipelines"]  # type: ignore[assignment]
         _validate(request, pipelines, model.config)
         ctx.raise_if_cancelled()
 
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        common: dict[str, Any] = {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt or None,
-            "num_frames": request.frames,
-            "frame_rate": float(request.fps),
-            "guidance_scale": request.guidance,
-            "generator": generator,
-        }
+        common = video_call_kwargs(request)
         if pipelines.text_to_video.vae.config.timestep_conditioning:
             common["decode_timestep"] = DECODE_TIMESTEP
             common["decode_noise_scale"] = DECODE_NOISE_SCALE
 
-        kind = _pipeline_kind(request)
+        kind = conditioning_kind(request.conditions)
         pipe = pipelines.condition if request.upscale else getattr(pipelines, kind)
         ctx.log(f"{model.name}: {kind.replace('_', ' ')}{' with two-stage upscale' if request.upscale else ''}")
 
@@ -243,10 +231,7 @@ class LTXVideoFamily:
                     callback_on_step_end=callback,
                     **kwargs,
                 ).frames
-        frames = frames_to_uint8(video[0], request.width, request.height)
-        if frames.shape[0] != request.frames:
-            raise RuntimeError(f"the pipeline returned {frames.shape[0]} frames, not the {request.frames} asked for")
-        return VideoResult(frames=frames, fps=request.fps)
+        return VideoResult(frames=frames_to_uint8(video[0], request), fps=request.fps)
 
 
 # -------------------------------------------------------------------- loading helpers
@@ -303,50 +288,12 @@ def _folder(path: Path) -> Path:
 
 
 def _validate(request: VideoRequest, pipelines: LTXPipelines, config: ModelConfig) -> None:
-    temporal, spatial = pipelines.temporal_ratio, pipelines.spatial_ratio
-    if request.frames < 1 or (request.frames - 1) % temporal:
-        raise InvalidVideoRequest(
-            "frames", f"must be {temporal}k+1 (1, {temporal + 1}, {2 * temporal + 1}, …); got {request.frames}"
-        )
-    for name, value in (("width", request.width), ("height", request.height)):
-        if value < spatial or value % spatial:
-            raise InvalidVideoRequest(name, f"must be a positive multiple of {spatial}; got {value}")
-    if request.steps < 1:
-        raise InvalidVideoRequest("steps", f"must be at least 1; got {request.steps}")
-    if request.fps <= 0:
-        raise InvalidVideoRequest("fps", f"must be positive; got {request.fps}")
-    for i, condition in enumerate(request.conditions):
-        frames = condition.frames
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1 or frames.dtype != np.uint8:
-            raise InvalidVideoRequest(
-                f"conditions[{i}].frames",
-                f"must be (frames, height, width, 3) uint8; got {frames.shape} {frames.dtype}",
-            )
-        if not 0 <= condition.frame_index < request.frames:
-            raise InvalidVideoRequest(
-                f"conditions[{i}].frame_index",
-                f"must be from 0 to {request.frames - 1}; got {condition.frame_index}",
-            )
-        if not 0.0 <= condition.strength <= 1.0:
-            raise InvalidVideoRequest(f"conditions[{i}].strength", f"must be from 0 to 1; got {condition.strength}")
-    for i, lora in enumerate(request.loras):
-        if not Path(lora.path).is_file():
-            raise InvalidVideoRequest(f"loras[{i}].path", f"no LoRA file at {lora.path}")
+    check_video_request(request, pipelines.temporal_ratio, pipelines.spatial_ratio)
     if request.upscale and pipelines.upsample is None:
         raise InvalidVideoRequest(
             "upscale",
             f"model {config.name!r} has no latent upsampler (expected in {_folder(config.path) / UPSAMPLER_DIR})",
         )
-
-
-def _pipeline_kind(request: VideoRequest) -> str:
-    conditions = request.conditions
-    if not conditions:
-        return "text_to_video"
-    only = conditions[0]
-    if len(conditions) == 1 and only.frames.shape[0] == 1 and only.frame_index == 0 and only.strength == 1.0:
-        return "image_to_video"
-    return "condition"
 
 
 def _conditions(conditions: tuple[VideoCondition, ...]) -> list[object]:

@@ -299,7 +299,6 @@ class Sam2TrackingSession(TrackingSession):
 
         super().__init__(segmenter, *frames.shape[:3])
         self._segmenter = segmenter
-        self._frames_prompted: dict[int, set[int]] = {}  # object -> frames with a prompt
         with tempfile.TemporaryDirectory(prefix="milimo-sam2-") as folder:
             for index, frame in enumerate(frames):
                 Image.fromarray(frame).save(Path(folder) / f"{index:05d}.jpg", quality=95, subsampling=0)
@@ -328,24 +327,15 @@ class Sam2TrackingSession(TrackingSession):
                     labels=np.array([label for _, _, label in points], dtype=np.int32) if points else None,
                     box=np.array(box, dtype=np.float32) if box is not None else None,
                 )
-        self._frames_prompted.setdefault(object_id, set()).add(frame_index)
         return (masks[list(object_ids).index(object_id), 0] > 0).cpu().numpy()
 
-    def _propagate(self) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
-        start = min(frame for frames in self._frames_prompted.values() for frame in frames)
-        model = self._segmenter.model
-
+    def _propagate(self, start: int, *, reverse: bool) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         def context() -> contextlib.AbstractContextManager[object]:
             return self._segmenter.autocast(video=True)
 
-        forward = model.propagate_in_video(self._state, start_frame_idx=start)
-        for frame_index, object_ids, masks in step_within(forward, context):
+        steps = self._segmenter.model.propagate_in_video(self._state, start_frame_idx=start, reverse=reverse)
+        for frame_index, object_ids, masks in step_within(steps, context):
             yield frame_index, self._masks(object_ids, masks)
-        if start > 0:
-            backward = model.propagate_in_video(self._state, start_frame_idx=start, reverse=True)
-            for frame_index, object_ids, masks in step_within(backward, context):
-                if frame_index != start:
-                    yield frame_index, self._masks(object_ids, masks)
 
     @staticmethod
     def _masks(object_ids: list[int], masks: torch.Tensor) -> dict[int, np.ndarray]:
@@ -355,11 +345,9 @@ class Sam2TrackingSession(TrackingSession):
     def _remove_object(self, object_id: int) -> None:
         with torch.inference_mode():
             self._segmenter.model.remove_object(self._state, object_id, need_output=False)
-        del self._frames_prompted[object_id]
 
     def _close(self) -> None:
         with torch.inference_mode():
             self._segmenter.model.reset_state(self._state)
         self._state = None
-        self._frames_prompted.clear()
         release_memory()

@@ -381,17 +381,12 @@ class Sam3TrackingSession(TrackingSession):
         )[0]
         return {obj: masks[i, 0].numpy().astype(bool) for i, obj in enumerate(outputs.object_ids)}
 
-    def _propagate(self) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
-        start = min(frame for frames in self._prompts.values() for frame in frames)
-        model = self._segmenter.video_tracker
-        forward = model.propagate_in_video_iterator(self._session, start_frame_idx=start)
-        for outputs in step_within(forward, torch.inference_mode):
+    def _propagate(self, start: int, *, reverse: bool) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        steps = self._segmenter.video_tracker.propagate_in_video_iterator(
+            self._session, start_frame_idx=start, reverse=reverse
+        )
+        for outputs in step_within(steps, torch.inference_mode):
             yield outputs.frame_idx, self._masks(outputs)
-        if start > 0:
-            backward = model.propagate_in_video_iterator(self._session, start_frame_idx=start, reverse=True)
-            for outputs in step_within(backward, torch.inference_mode):
-                if outputs.frame_idx != start:
-                    yield outputs.frame_idx, self._masks(outputs)
 
     def _remove_object(self, object_id: int) -> None:
         # The inference session indexes objects densely and cannot drop one: start its tracking over (the

@@ -149,12 +149,12 @@ class TrackingSession(ABC):
         self.num_frames = num_frames
         self.height = height
         self.width = width
-        self._objects: list[int] = []
+        self._prompted: dict[int, set[int]] = {}  # object -> the frames it has a prompt on, in the order added
         self._closed = False
 
     @property
     def object_ids(self) -> list[int]:
-        return list(self._objects)
+        return list(self._prompted)
 
     def add_prompt(
         self,
@@ -192,8 +192,7 @@ class TrackingSession(ABC):
         if len(kinds) > 1:
             raise InvalidArgument("prompt", f"give one kind of prompt per call (got {' and '.join(kinds)})")
         result = self._add_prompt(int(frame_index), int(object_id), checked_points, checked_box, text, checked_mask)
-        if int(object_id) not in self._objects:
-            self._objects.append(int(object_id))
+        self._prompted.setdefault(int(object_id), set()).add(int(frame_index))
         return result
 
     def propagate(self) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
@@ -202,17 +201,24 @@ class TrackingSession(ABC):
         Frames come forward from the earliest prompted frame to the end, then backward to the first frame.
         """
         self._check_open()
-        if not self._objects:
+        if not self._prompted:
             raise FailedPrecondition("tracking session: add a prompt before propagating")
-        yield from self._propagate()
+        start = min(min(frames) for frames in self._prompted.values())
+        yield from self._propagate(start, reverse=False)
+        if start > 0:
+            for frame_index, masks in self._propagate(start, reverse=True):
+                if frame_index != start:  # already given going forward
+                    yield frame_index, masks
 
     def remove_object(self, object_id: int) -> None:
         """Stop tracking `object_id`: it disappears from this session's prompts and masks."""
         self._check_open()
-        if object_id not in self._objects:
-            raise InvalidArgument("object_id", f"{object_id} is not tracked in this session (tracked: {self._objects})")
+        if object_id not in self._prompted:
+            raise InvalidArgument(
+                "object_id", f"{object_id} is not tracked in this session (tracked: {self.object_ids})"
+            )
         self._remove_object(int(object_id))
-        self._objects.remove(int(object_id))
+        del self._prompted[int(object_id)]
 
     def close(self) -> None:
         """Free the frames, features and memories the session holds; idempotent."""
@@ -244,7 +250,8 @@ class TrackingSession(ABC):
     ) -> np.ndarray: ...
 
     @abstractmethod
-    def _propagate(self) -> Iterator[tuple[int, dict[int, np.ndarray]]]: ...
+    def _propagate(self, start: int, *, reverse: bool) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        """Every object's masks frame by frame from `start`, forward to the end or back to frame 0."""
 
     @abstractmethod
     def _remove_object(self, object_id: int) -> None: ...

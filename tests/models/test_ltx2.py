@@ -103,8 +103,11 @@ def test_same_seed_same_output_other_seed_other_output(ltx2, ctx):
 
 
 def test_image_to_video(ltx2, ctx):
-    assert_video(generate(ltx2, ctx, conditions=(VideoCondition(pattern(1)),)))
+    result = generate(ltx2, ctx, conditions=(VideoCondition(pattern(1)),))
+    assert_video(result)
     assert "image to video" in ctx.logs[0]
+    other = generate(ltx2, ctx, conditions=(VideoCondition(pattern(1, seed=5)),))
+    assert not np.array_equal(result.frames, other.frames)  # the image steers the video
 
 
 def test_first_and_last_keyframes(ltx2, ctx):
@@ -121,8 +124,11 @@ def test_video_clip_condition(ltx2, ctx):
 
 def test_control_video_runs_in_context(ltx2, ctx):
     control = VideoCondition(pattern(9, seed=4))
-    assert_video(generate(ltx2, ctx, control=control))
+    result = generate(ltx2, ctx, control=control)
+    assert_video(result)
     assert "in context" in ctx.logs[0]
+    other = generate(ltx2, ctx, control=VideoCondition(pattern(9, seed=5)))
+    assert not np.array_equal(result.frames, other.frames)  # the control video steers it
 
 
 def test_two_stage_upscale(ltx2, ctx):

@@ -100,6 +100,8 @@ def test_image_to_video(model, ctx):
     frames = generate(model, ctx, conditions=(VideoCondition(pattern(1)),))
     assert_video(frames)
     assert "image to video" in ctx.logs[0]
+    other = generate(model, ctx, conditions=(VideoCondition(pattern(1, seed=5)),))
+    assert not np.array_equal(frames, other)  # the image steers the video
 
 
 def test_first_and_last_keyframes_interpolate(model, ctx):
@@ -107,6 +109,8 @@ def test_first_and_last_keyframes_interpolate(model, ctx):
     frames = generate(model, ctx, conditions=keyframes, width=96)
     assert_video(frames, width=96)
     assert "condition" in ctx.logs[0]
+    other = (keyframes[0], VideoCondition(pattern(1, seed=5), frame_index=8))
+    assert not np.array_equal(frames, generate(model, ctx, conditions=other, width=96))  # the last keyframe counts
 
 
 def test_video_clip_condition(model, ctx):
