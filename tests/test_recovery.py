@@ -143,3 +143,27 @@ def test_clean_shutdown_requeues_running_jobs_without_spending_an_attempt(fresh_
     done = wait_status(client, job.id, SUCCEEDED, timeout=120)
     assert done.attempts == 1
     assert states(client, job.id) == [QUEUED, RUNNING, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED]
+
+
+def test_watch_many_carries_on_across_a_daemon_restart_without_gaps_or_repeats(sqlite_daemon):
+    client = sqlite_daemon.start().client()
+    quick = client.submit(animatic(frames=4))
+    client.wait(quick.id)
+    slow = client.submit(medium_animatic())
+    stream = client.watch_many([quick.id, slow.id], reconnect_for=120)
+    seen = []
+    for event in stream:
+        seen.append(event)
+        if event.job_id == slow.id and event.HasField("progress") and event.progress.step >= 2:
+            break
+    sqlite_daemon.kill9()
+    sqlite_daemon.start()  # the same port: the stream reconnects and the daemon replays what is still open
+    seen += list(stream)
+
+    keys = [(event.job_id, event.sequence) for event in seen]
+    assert len(keys) == len(set(keys))  # nothing twice
+    for job_id in (quick.id, slow.id):
+        own = [event.SerializeToString() for event in seen if event.job_id == job_id]
+        whole = [event.SerializeToString() for event in client.watch(job_id) if not event.HasField("preview")]
+        assert own == whole  # nothing missed, in order
+    assert get(client, slow.id).status == SUCCEEDED and get(client, slow.id).attempts == 2

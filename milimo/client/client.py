@@ -6,8 +6,9 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -24,6 +25,7 @@ from milimo.v1 import (
     storyboard_pb2_grpc,
 )
 
+T = TypeVar("T")
 CHUNK = 1024 * 1024
 TERMINAL = {jobs_pb2.JOB_STATUS_SUCCEEDED, jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED}
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
@@ -150,21 +152,13 @@ class Client:
     ) -> Iterator[jobs_pb2.JobEvent]:
         """Every event of a job after `after_sequence`, exactly once, across reconnects."""
         cursor = after_sequence
-        lost_since: float | None = None
-        while True:
-            try:
-                for event in self.jobs.Watch(jobs_pb2.WatchJobRequest(job_id=job_id, after_sequence=cursor)):
-                    lost_since = None
-                    cursor = event.sequence
-                    yield event
-                return
-            except grpc.RpcError as error:
-                if error.code() not in RETRYABLE:
-                    raise
-                lost_since = lost_since or time.monotonic()
-                if time.monotonic() - lost_since > reconnect_for:
-                    raise
-                time.sleep(0.2)
+
+        def open_stream() -> Iterable[jobs_pb2.JobEvent]:
+            return self.jobs.Watch(jobs_pb2.WatchJobRequest(job_id=job_id, after_sequence=cursor))
+
+        for event in _reconnecting(open_stream, reconnect_for):
+            cursor = event.sequence
+            yield event
 
     def watch_many(
         self, job_ids: list[str], *, previews: bool = False, reconnect_for: float = 60.0
@@ -174,25 +168,20 @@ class Client:
         the events already seen are skipped."""
         seen = dict.fromkeys(job_ids, 0)
         open_ids = list(job_ids)
-        lost_since: float | None = None
-        while open_ids:
-            try:
-                for event in self.jobs.WatchMany(jobs_pb2.WatchManyRequest(job_ids=open_ids, previews=previews)):
-                    lost_since = None
-                    if event.sequence <= seen[event.job_id]:
-                        continue
-                    seen[event.job_id] = event.sequence
-                    if event.HasField("state") and event.state.status in TERMINAL:
-                        open_ids.remove(event.job_id)
-                    yield event
-                return
-            except grpc.RpcError as error:
-                if error.code() not in RETRYABLE:
-                    raise
-                lost_since = lost_since or time.monotonic()
-                if time.monotonic() - lost_since > reconnect_for:
-                    raise
-                time.sleep(0.2)
+
+        def open_stream() -> Iterable[jobs_pb2.JobEvent]:
+            # A stream lost just after the last job ended leaves nothing to follow.
+            return (
+                self.jobs.WatchMany(jobs_pb2.WatchManyRequest(job_ids=open_ids, previews=previews)) if open_ids else ()
+            )
+
+        for event in _reconnecting(open_stream, reconnect_for):
+            if event.sequence <= seen[event.job_id]:
+                continue
+            seen[event.job_id] = event.sequence
+            if event.HasField("state") and event.state.status in TERMINAL:
+                open_ids.remove(event.job_id)
+            yield event
 
     def wait(self, job_id: str, on_event: Callable[[jobs_pb2.JobEvent], None] | None = None) -> jobs_pb2.Job:
         for event in self.watch(job_id):
@@ -268,6 +257,25 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(4 * CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _reconnecting(open_stream: Callable[[], Iterable[T]], reconnect_for: float) -> Iterator[T]:
+    """What `open_stream` yields, opening it again (it reads the caller's cursor anew) while the daemon is briefly
+    unreachable; gives up once `reconnect_for` seconds pass without an event."""
+    lost_since: float | None = None
+    while True:
+        try:
+            for item in open_stream():
+                lost_since = None
+                yield item
+            return
+        except grpc.RpcError as error:
+            if error.code() not in RETRYABLE:
+                raise
+            lost_since = lost_since or time.monotonic()
+            if time.monotonic() - lost_since > reconnect_for:
+                raise
+            time.sleep(0.2)
 
 
 def _with_retries(call: Callable, attempts: int = 5):

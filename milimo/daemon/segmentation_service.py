@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from milimo import validation
 from milimo.config import ModelConfig
 from milimo.daemon.jobs.dispatcher import Dispatcher, Lane
 from milimo.daemon.jobs.model import new_id
@@ -116,8 +117,6 @@ class SegmentationService:
         config = self._model(model)
         source, width, height = await self._image(image)
         points, box, text = _checked_prompt(prompt, config, width, height)
-        if not (points or box or text):
-            raise InvalidArgument("points", "give points, a box or a text")
         args = {"model": model, "image": source, "points": points, "box": box, "text": text}
         return await self._lane.call("segment", args, wait_s=wait_s)
 
@@ -129,8 +128,7 @@ class SegmentationService:
             raise text_unsupported(config.family)
         if not text:
             raise InvalidArgument("text", "must name what to detect")
-        if not 0.0 <= threshold <= 1.0:
-            raise InvalidArgument("threshold", f"must be from 0 to 1 (got {threshold})")
+        validation.real_range("threshold", threshold, 0.0, 1.0)
         source, _, _ = await self._image(image)
         args = {"model": model, "image": source, "text": text, "threshold": threshold or 0.5}
         return await self._lane.call("detect", args, wait_s=wait_s)
@@ -186,8 +184,6 @@ class SegmentationService:
         if not 0 <= object_id <= OBJECT_ID_MAX:
             raise InvalidArgument("object_id", f"must be from 0 to {OBJECT_ID_MAX} (got {object_id})")
         points, box, text = _checked_prompt(prompt, self.models[record.model], record.width, record.height)
-        if not (points or box or text):
-            raise InvalidArgument("points", "give points, a box or a text")
         args = {
             "session_id": session_id,
             "frame_index": frame_index,
@@ -370,6 +366,8 @@ def _checked_prompt(
         raise text_unsupported(config.family)
     if text and (points or box is not None):
         raise InvalidArgument("text", "give either a text or points and a box, not both")
+    if not (points or box or text):
+        raise InvalidArgument("points", "give points, a box or a text")
     return points, box, text
 
 

@@ -95,12 +95,12 @@ def insert_jobs(
 ) -> list[tuple[JobRecord, list[EventRecord]]]:
     """Queue several jobs in the caller's transaction (all or none); a job whose client request id is
     already known comes back as it is, with no new event."""
+    keys = {new.client_request_id for new in news if new.client_request_id}
     stored: dict[str, JobRecord] = {}  # client request id -> the job already queued under it
-    for key in {new.client_request_id for new in news if new.client_request_id}:
+    for key in keys:
         row = conn.execute(_JOB_BY_REQUEST, {"client_request_id": key}).first()
         if row is not None:
             stored[key] = _job(row)
-    keys = {new.client_request_id for new in news if new.client_request_id}
     fresh = sum(1 for new in news if not new.client_request_id) + len(keys - stored.keys())
     queued = _queued_count(conn) if fresh else 0
     if fresh and queued + fresh > max_queued:
