@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fountain import FountainParser
 
-from bench.common import Result, Suite, median, others_meter, timed
+from bench.common import Result, Suite, median, timed
 from milimo.storyboard import parse_screenplay
 from tests.data.screenplays.feature import feature
 
@@ -55,14 +55,3 @@ def run(suite: Suite) -> Result:
             f"median of {RUNS} parses from the file, after one warm-up",
         ],
     )
-
-
-if __name__ == "__main__":  # until bench/__main__.py lists it: python -m bench.screenplay
-    suite = Suite()
-    try:
-        with others_meter() as others:
-            result = run(suite)
-            result.others = others()
-        result.print()
-    finally:
-        suite.close()

@@ -374,7 +374,7 @@ def _submit(client: Client, request: jobs_pb2.JobRequest, *, priority: int, proj
     print(job.id, flush=True)
     if out is None:
         return
-    done = follow(client, [job.id])[job.id]
+    done = follow(client, job.id)
     if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
         fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
     for index, asset_id in enumerate(done.result_asset_ids, start=1):
@@ -480,7 +480,7 @@ def jobs(
 def watch(job_id: str, config: ConfigOption = None) -> None:
     """Follow a job with a progress bar; exits non-zero unless it succeeds."""
     with open_client(config) as client:
-        job = follow(client, [job_id])[job_id]
+        job = follow(client, job_id)
     name = status_name(job.status)
     if job.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
         fail(f"job {job_id} {name}: {job.reason}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,9 +65,8 @@ def bytes_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: progress.update(bar, completed=done, total=total)
 
 
-def follow(client: Client, job_ids: list[str], labels: dict[str, str] | None = None) -> dict[str, jobs_pb2.Job]:
-    """Rich progress bars for jobs until each ends (labelled by `labels`, else by id); returns their final state."""
-    finals: dict[str, jobs_pb2.Job] = {}
+def follow(client: Client, job_id: str, label: str = "") -> jobs_pb2.Job:
+    """A rich progress bar for the job until it ends (labelled `label`, else its id); returns its final state."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -77,21 +75,10 @@ def follow(client: Client, job_ids: list[str], labels: dict[str, str] | None = N
         TextColumn("{task.fields[state]}"),
     )
     with Progress(*columns, console=console) as progress:
-        labels = labels or {}
-        bars = {job_id: progress.add_task(labels.get(job_id, job_id), total=None, state="queued") for job_id in job_ids}
-
-        def track(job_id: str) -> None:
-            for event in client.watch(job_id):
-                bar = bars[job_id]
-                if event.HasField("progress"):
-                    progress.update(bar, completed=event.progress.step, total=event.progress.total or None)
-                elif event.HasField("state"):
-                    progress.update(bar, state=status_name(event.state.status))
-            finals[job_id] = client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job_id))
-
-        threads = [threading.Thread(target=track, args=(job_id,), daemon=True) for job_id in job_ids]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    return finals
+        bar = progress.add_task(label or job_id, total=None, state="queued")
+        for event in client.watch(job_id):
+            if event.HasField("progress"):
+                progress.update(bar, completed=event.progress.step, total=event.progress.total or None)
+            elif event.HasField("state"):
+                progress.update(bar, state=status_name(event.state.status))
+    return client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job_id))

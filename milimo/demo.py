@@ -89,7 +89,7 @@ def board_to_cut(client: Client, screenplay: Path, out_dir: Path) -> None:
         screenplay=jobs_pb2.ScreenplayRequest(project_id=project.id, asset_id=script.id, create_elements=True)
     )
     job = client.submit(request, project_id=project.id)
-    finished = follow(client, [job.id], {job.id: f"reading {screenplay.name}"})[job.id]
+    finished = follow(client, job.id, f"reading {screenplay.name}")
     if finished.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
         sys.exit(f"the screenplay did not import: {finished.reason}")
     for warning in job_warnings(client, job.id):
@@ -118,7 +118,7 @@ def board_to_cut(client: Client, screenplay: Path, out_dir: Path) -> None:
     cut = client.submit(
         jobs_pb2.JobRequest(render_cut=jobs_pb2.RenderCutRequest(project_id=project.id)), project_id=project.id
     )
-    done = follow(client, [cut.id], {cut.id: "cutting the board"})[cut.id]
+    done = follow(client, cut.id, "cutting the board")
     if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
         sys.exit(f"the cut failed: {done.reason}")
     with bytes_bar(f"download {stem.name}.mp4") as report:

@@ -53,7 +53,7 @@ def import_screenplay(
             )
         )
         job = client.submit(request, project_id=project_id)
-        done = follow(client, [job.id], {job.id: f"reading {script.name}"})[job.id]
+        done = follow(client, job.id, f"reading {script.name}")
         if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
             fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
         for warning in job_warnings(client, job.id):
@@ -235,7 +235,7 @@ def element_visualize(
                 element_id=element, image=jobs_pb2.ImageRequest(model=model, steps=steps, seed=seed)
             )
         )
-        done = follow(client, [job.id], {job.id: f"visualizing {element}"})[job.id]
+        done = follow(client, job.id, f"visualizing {element}")
     if done.status != jobs_pb2.JOB_STATUS_SUCCEEDED:
         fail(f"job {job.id} {status_name(done.status)}: {done.reason}")
     console.print(f"{element}: reference still {done.result_asset_ids[0]}")

@@ -9,10 +9,10 @@ import pytest
 
 from milimo.models.requests import VideoCondition, VideoResult
 from milimo.tasks.chain import (
+    Assembly,
     ChainPlan,
     ChunkProgress,
     FrameRule,
-    assemble,
     chunk_prompts,
     conditions_in,
     format_duration,
@@ -119,7 +119,10 @@ def frame_steps(frames: np.ndarray) -> np.ndarray:
 def test_chunk_boundaries_are_as_smooth_as_the_chunks_and_sound_stays_on_its_frames():
     plan = plan_chain(57, LTX, chunk_frames=25, overlap=9)
     assert len(plan.chunks) == 3
-    shot = assemble(plan, FPS, synthetic_chunks(plan))
+    assembly = Assembly(plan, FPS)
+    for chunk, result in zip(plan.chunks, synthetic_chunks(plan), strict=True):
+        assembly.add(chunk, result)
+    shot = assembly.result()
 
     assert shot.frames.shape == (57, 16, 48, 3)
     steps = frame_steps(shot.frames)

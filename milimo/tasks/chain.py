@@ -17,14 +17,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from milimo.models.requests import VideoCondition, VideoResult
-from milimo.tasks.context import TaskContext
-from milimo.tasks.inputs import InputFile
+from milimo.tasks.context import ContextView, TaskContext
 
 DEFAULT_OVERLAP = 9  # ChainOptions.overlap_frames = 0
 ETA_WINDOW = 16  # steps in the moving average of step times
@@ -198,14 +196,6 @@ class Assembly:
         return VideoResult(self.frames, self.fps, self.audio, self.sample_rate)
 
 
-def assemble(plan: ChainPlan, fps: Fraction, chunks: Sequence[VideoResult]) -> VideoResult:
-    """The shot from every chunk's decoded frames and audio, in order."""
-    assembly = Assembly(plan, fps)
-    for chunk, result in zip(plan.chunks, chunks, strict=True):
-        assembly.add(chunk, result)
-    return assembly.result()
-
-
 # ---- one progress bar over all chunks ------------------------------------------------------------
 
 
@@ -239,12 +229,12 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-class ChunkProgress:
+class ChunkProgress(ContextView):
     """The TaskContext a chunk's generation reports to: its steps become one bar over all chunks, e.g.
-    "chunk 2/3 · step 5/30 · ETA 1m20s", the ETA from measured step times. Everything else goes to `ctx`."""
+    "chunk 2/3 · step 5/30 · ETA 1m20s", the ETA from measured step times."""
 
     def __init__(self, ctx: TaskContext, chunks: int) -> None:
-        self._ctx = ctx
+        super().__init__(ctx)
         self._chunks = chunks
         self._index = 0
         self._clock = StepClock()
@@ -264,24 +254,3 @@ class ChunkProgress:
         if eta is not None and done < overall:
             parts.append(f"ETA {format_duration(eta)}")
         self._ctx.progress(done, overall, " · ".join(parts), preview)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._ctx.cancelled
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self._ctx.scratch_dir
-
-    def log(self, message: str) -> None:
-        self._ctx.log(message)
-
-    def raise_if_cancelled(self) -> None:
-        self._ctx.raise_if_cancelled()
-
-    def input(self, asset_id: str) -> InputFile:
-        return self._ctx.input(asset_id)
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        return self._ctx.facts

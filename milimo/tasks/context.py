@@ -42,3 +42,35 @@ class TaskContext(Protocol):
     @property
     def facts(self) -> dict[str, Any]:
         """What the daemon looked up for this job when it started (a cut: the project and its shots)."""
+
+
+class ContextView:
+    """A TaskContext that hands everything to the job's own `ctx`; a subclass overrides `progress` to put one
+    stage's steps (a chunk's, a frame's) on the job's one bar."""
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def cancelled(self) -> bool:
+        return self._ctx.cancelled
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self._ctx.scratch_dir
+
+    def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
+        self._ctx.progress(step, total, message, preview)
+
+    def log(self, message: str) -> None:
+        self._ctx.log(message)
+
+    def raise_if_cancelled(self) -> None:
+        self._ctx.raise_if_cancelled()
+
+    def input(self, asset_id: str) -> InputFile:
+        return self._ctx.input(asset_id)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self._ctx.facts

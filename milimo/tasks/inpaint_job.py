@@ -27,7 +27,7 @@ from milimo.models.base import LoadedModel
 from milimo.models.families import family
 from milimo.models.requests import ImageRequest, LoraWeight
 from milimo.models.segmentation import segmenter_of
-from milimo.tasks.context import TaskContext
+from milimo.tasks.context import ContextView, TaskContext
 from milimo.tasks.image_job import fields_named_under, lora_parameters, lora_weights, read_picture
 from milimo.tasks.inputs import InputFile
 from milimo.tasks.masks import as_uint8, best_mask, composite, grow, load_mask
@@ -151,23 +151,17 @@ def tracked_masks(
     return list(masks)
 
 
-class FrameSteps:
-    """The context one frame's fill runs with: its steps land on the job's one bar over every filled frame.
-
-    Everything but progress is the job's own context.
-    """
+class FrameSteps(ContextView):
+    """The context one frame's fill runs with: its steps land on the job's one bar over every filled frame."""
 
     def __init__(self, ctx: TaskContext, frames: int) -> None:
-        self._ctx = ctx
+        super().__init__(ctx)
         self.frames = frames
         self.done = 0  # frames filled before the current one
 
     def progress(self, step: int, total: int, message: str = "", preview: bytes | None = None) -> None:
         message = f"frame {self.done + 1} of {self.frames}: {message}"
         self._ctx.progress(self.done * total + step, self.frames * total, message, preview)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
 
 
 # ---- filling --------------------------------------------------------------------------------

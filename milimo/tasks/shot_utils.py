@@ -150,8 +150,8 @@ def _plan_cut(project: dict[str, Any], fps: Fraction, include_missing: bool, ctx
         info = ops.probe(take.path)
         if info.fps != fps:
             problems.append(
-                f"shot {label}: its take {take.asset_id} runs at {_rate(info.fps)} fps and the project at "
-                f"{_rate(fps)}; frames cannot be conformed exactly, so render the take at {_rate(fps)} fps"
+                f"shot {label}: its take {take.asset_id} runs at {info.fps} fps and the project at "
+                f"{fps}; frames cannot be conformed exactly, so render the take at {fps} fps"
             )
             continue
         pieces.append(CutPiece(shot["id"], label, take.asset_id, take.path, info.frames))
@@ -194,7 +194,3 @@ def _piece_frames(piece: CutPiece, width: int, height: int) -> Iterator[np.ndarr
 
 def _sample_at(frame: int, fps: Fraction) -> int:
     return round(Fraction(frame) * CUT_AUDIO_RATE / fps)
-
-
-def _rate(fps: Fraction) -> str:
-    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"

@@ -20,11 +20,12 @@ import numpy as np
 
 from milimo.media.ops import DEFAULT_AUDIO_RATE, encode_frames, read_frames
 from milimo.models.families import family
-from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest
+from milimo.models.requests import VideoCondition, VideoRequest
 from milimo.tasks import chain
 from milimo.tasks.chain import ChainPlan, ChunkProgress
 from milimo.tasks.context import TaskContext
 from milimo.tasks.elements import Reference
+from milimo.tasks.image_job import lora_weights
 from milimo.tasks.prompting import PreparedPrompt, continue_story, prepare_prompt_and_references
 from milimo.tasks.registry import TaskOutput
 from milimo.tasks.resources import WorkerResources
@@ -59,7 +60,7 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
         steps=v.steps or DEFAULT_STEPS,
         guidance=v.guidance or DEFAULT_GUIDANCE,
         seed=v.seed,
-        loras=tuple(LoraWeight(str(ctx.input(lora.asset_id).path), lora.weight or 1.0) for lora in v.loras),
+        loras=lora_weights(ctx, v.loras),
         upscale=v.upscale,
     )
     if plan.chained:
