@@ -1,0 +1,40 @@
+"""Milimo for Blender's Video Sequence Editor: generate, inpaint and track shots with a Milimo daemon.
+
+Network calls run on worker threads; Blender data changes only on the main thread, through the queue that a
+persistent timer drains (see mainthread.py). Nothing here blocks the interface.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.app.handlers import persistent
+
+from . import mainthread, operators, panels, preferences, previews, props, session
+
+CLASSES = (*preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
+
+
+@persistent
+def _file_loaded(_filename: str) -> None:
+    session.reconnect_on_load()
+
+
+def register() -> None:
+    props.register()
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    previews.register()
+    mainthread.start()
+    bpy.app.handlers.load_post.append(_file_loaded)
+    session.start()
+
+
+def unregister() -> None:
+    session.stop()
+    if _file_loaded in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_file_loaded)
+    mainthread.stop()
+    previews.unregister()
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
+    props.unregister()

@@ -1,0 +1,236 @@
+"""The jobs the open file started: submitted off the main thread, followed through one event stream, their
+progress and previews written into the scene, their results placed on the timeline, and all of it picked up again
+when the file is reopened (the job ids live in the .blend)."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+from google.protobuf import json_format
+
+from milimo.client.client import Client
+from milimo.v1 import jobs_pb2
+
+from . import mainthread, previews, results
+from .connection import Connection
+from .props import TERMINAL
+from .timeline import redraw_sequencers
+from .watcher import JobWatcher
+
+STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_") for name, value in jobs_pb2.JobStatus.items()}
+LABEL = "milimo.client"
+BuildRequest = Callable[[Client], jobs_pb2.JobRequest]
+
+
+class JobTracker:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.watcher = JobWatcher(connection, self._event_arrived, self._job_missing)
+        self._preview_dir = Path(tempfile.mkdtemp(prefix="milimo-previews-"))
+
+    def close(self) -> None:
+        self.watcher.close()
+
+    # ---- main thread ------------------------------------------------------------------------
+
+    def submit(self, scene: bpy.types.Scene, build: BuildRequest, **fields: object) -> bpy.types.PropertyGroup:
+        """Record the job in the scene at once (so a crash cannot forget it), then build and submit it off the
+        main thread. `build` runs on a worker thread (it may upload files)."""
+        job = scene.milimo.jobs.add()
+        for name, value in fields.items():
+            setattr(job, name, value)
+        job.client_request_id = uuid.uuid4().hex
+        job.media_dir = job.media_dir or results.media_dir()
+        key, scene_name = job.client_request_id, scene.name
+
+        def send(client: Client) -> jobs_pb2.Job:
+            request = build(client)
+            mainthread.post(lambda: self._remember_request(scene_name, key, request))
+            return client.jobs.Submit(
+                jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"}),
+                timeout=30,
+            )
+
+        self.connection.call(
+            send,
+            on_done=lambda queued: self._queued(scene_name, key, queued),
+            on_error=lambda message: self._failed_to_submit(scene_name, key, message),
+        )
+        return job
+
+    def submit_many(self, scene: bpy.types.Scene, shots: list[tuple[BuildRequest, dict[str, object]]]) -> None:
+        """Several jobs in one `SubmitBatch` (all or none), so the daemon queues them in the given order."""
+        keys = []
+        for _build, fields in shots:
+            job = scene.milimo.jobs.add()
+            for name, value in fields.items():
+                setattr(job, name, value)
+            job.client_request_id = uuid.uuid4().hex
+            job.media_dir = job.media_dir or results.media_dir()
+            keys.append(job.client_request_id)
+        scene_name = scene.name
+
+        def send(client: Client) -> list[jobs_pb2.Job]:
+            batch = []
+            for (build, _fields), key in zip(shots, keys, strict=True):
+                request = build(client)
+                mainthread.post(lambda key=key, request=request: self._remember_request(scene_name, key, request))
+                batch.append(
+                    jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"})
+                )
+            return list(client.jobs.SubmitBatch(jobs_pb2.SubmitBatchRequest(jobs=batch), timeout=60).jobs)
+
+        def queued(jobs: list[jobs_pb2.Job]) -> None:
+            for key, job in zip(keys, jobs, strict=True):
+                self._queued(scene_name, key, job)
+
+        def failed(message: str) -> None:
+            for key in keys:
+                self._failed_to_submit(scene_name, key, message)
+
+        self.connection.call(send, on_done=queued, on_error=failed)
+
+    def cancel(self, job_id: str) -> None:
+        self.connection.call(
+            lambda client: client.jobs.Cancel(jobs_pb2.CancelJobRequest(job_id=job_id), timeout=10),
+            on_done=lambda job: self._update(job.id, status=STATUS_NAMES[job.status], message=job.reason),
+            on_error=lambda message: self._update(job_id, message=message),
+        )
+
+    def resume(self) -> None:
+        """Follow again every job of every scene that has not finished here: running ones stream on, those that
+        finished while Blender was closed are imported, and those that never reached the daemon are sent again
+        with their original idempotency key (so one that did arrive is not queued twice)."""
+        for scene in bpy.data.scenes:
+            for job in scene.milimo.jobs:
+                if job.job_id and not job.imported and job.status not in ("FAILED", "CANCELLED", "LOST"):
+                    self.watcher.follow(job.job_id)
+                elif not job.job_id and job.request_json:
+                    self._resend(scene.name, job)
+                elif not job.job_id and job.status == "SUBMITTING":
+                    job.status = "FAILED"
+                    job.message = "Blender closed before this job reached the daemon; generate it again"
+
+    def find(self, job_id: str) -> tuple[bpy.types.Scene, bpy.types.PropertyGroup] | None:
+        for scene in bpy.data.scenes:
+            for job in scene.milimo.jobs:
+                if job.job_id == job_id:
+                    return scene, job
+        return None
+
+    def _resend(self, scene_name: str, job: bpy.types.PropertyGroup) -> None:
+        request = json_format.Parse(job.request_json, jobs_pb2.JobRequest())
+        key = job.client_request_id
+        self.connection.call(
+            lambda client: client.jobs.Submit(
+                jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"}),
+                timeout=30,
+            ),
+            on_done=lambda queued: self._queued(scene_name, key, queued),
+            on_error=lambda message: self._failed_to_submit(scene_name, key, message),
+        )
+
+    def _by_key(self, scene_name: str, key: str) -> bpy.types.PropertyGroup | None:
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is None:
+            return None
+        return next((job for job in scene.milimo.jobs if job.client_request_id == key), None)
+
+    def _remember_request(self, scene_name: str, key: str, request: jobs_pb2.JobRequest) -> None:
+        if (job := self._by_key(scene_name, key)) is not None:
+            job.request_json = json_format.MessageToJson(request, indent=None)
+
+    def _queued(self, scene_name: str, key: str, queued: jobs_pb2.Job) -> None:
+        job = self._by_key(scene_name, key)
+        if job is None:
+            return  # the scene or the job entry was deleted meanwhile; the daemon's job runs on unobserved
+        job.job_id = queued.id
+        job.status = STATUS_NAMES[queued.status]
+        self.watcher.follow(queued.id)
+        redraw_sequencers()
+
+    def _failed_to_submit(self, scene_name: str, key: str, message: str) -> None:
+        if (job := self._by_key(scene_name, key)) is not None:
+            job.status = "FAILED"
+            job.message = message
+        redraw_sequencers()
+
+    def _update(self, job_id: str, **values: object) -> None:
+        if (found := self.find(job_id)) is None:
+            return
+        _scene, job = found
+        for name, value in values.items():
+            if value or name != "message":
+                setattr(job, name, value)
+        redraw_sequencers()
+
+    def _apply(self, event: jobs_pb2.JobEvent) -> None:
+        if (found := self.find(event.job_id)) is None:
+            return
+        scene, job = found
+        payload = event.WhichOneof("payload")
+        if payload == "progress":
+            total = event.progress.total or 1
+            job.progress = 100 * event.progress.step / total
+            job.message = event.progress.message
+        elif payload == "log" and event.log.level >= jobs_pb2.LogLine.LEVEL_WARNING:
+            job.message = event.log.message
+        elif payload == "state":
+            self._state_changed(scene, job, event.state)
+        redraw_sequencers()
+
+    def _state_changed(self, scene: bpy.types.Scene, job: bpy.types.PropertyGroup, state: jobs_pb2.StateChange) -> None:
+        status = STATUS_NAMES[state.status]
+        if state.reason:
+            job.message = state.reason
+        if status != "SUCCEEDED":
+            job.status = status
+            return
+        job.status = "FETCHING"
+        job.progress = 100
+        job_id, scene_name, media = job.job_id, scene.name, job.media_dir
+        self.connection.call(
+            lambda client: results.fetch(client, job_id, bpy.path.abspath(media) if media.startswith("//") else media),
+            on_done=lambda files: self._import(scene_name, job_id, files),
+            on_error=lambda message: self._update(
+                job_id, message=f"Finished, but its file could not be fetched: {message}"
+            ),
+        )
+
+    def _import(self, scene_name: str, job_id: str, files: list[results.ResultFile]) -> None:
+        if (found := self.find(job_id)) is None or found[0].name != scene_name:
+            return
+        scene, job = found
+        strip = results.place(scene, job, files)
+        job.status = "SUCCEEDED"
+        job.imported = True
+        job.result_strip = strip.name if strip is not None else ""
+        job.message = "" if strip is not None else "Finished without a clip to place"
+        previews.forget(job_id)
+        redraw_sequencers()
+
+    # ---- watcher thread ---------------------------------------------------------------------
+
+    def _event_arrived(self, event: jobs_pb2.JobEvent) -> None:
+        if event.HasField("preview"):
+            # Decoding happens on the main thread (bpy images); only the file is written here.
+            path = self._preview_dir / f"{event.job_id}-{event.sequence}.jpg"
+            path.write_bytes(event.preview.jpeg)
+            mainthread.post(lambda: previews.show(event.job_id, str(path)))
+            return
+        mainthread.post(lambda: self._apply(event))
+
+    def _job_missing(self, job_id: str) -> None:
+        mainthread.post(
+            lambda: self._update(
+                job_id, status="LOST", message="The daemon no longer knows this job (another data directory?)"
+            )
+        )
+
+
+def is_active(job: bpy.types.PropertyGroup) -> bool:
+    return job.status not in TERMINAL and job.status not in ("LOST",) and not job.imported

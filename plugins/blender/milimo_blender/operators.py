@@ -1,0 +1,289 @@
+"""Generate, regenerate, cancel and placeholder operators. Each returns at once: the work goes to a worker thread
+and comes back through the main-thread queue, so no operator ever waits on the network."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, IntProperty, StringProperty
+
+from . import compat, models, requests, session, timeline
+from .requests import ShotSpec
+from .timeline import NoTarget, Target
+
+DEFAULT_PLACEHOLDER_FRAMES = 48
+PLACEHOLDER_COLOR = (0.18, 0.32, 0.55)
+
+
+def shot_spec(scene: bpy.types.Scene, target: Target, prompt: str, seed: int, model: str = "") -> ShotSpec:
+    settings = scene.milimo
+    model = model or settings.model
+    width, height = requests.scene_size(scene)
+    return ShotSpec(
+        target=target,
+        prompt=prompt,
+        negative_prompt=settings.negative_prompt,
+        seed=seed,
+        model=model,
+        family=models.family_of(model),
+        steps=settings.steps,
+        width=width,
+        height=height,
+        fps=requests.scene_fps(scene),
+        condition=None if model == requests.ANIMATIC else timeline.condition(scene, settings.use_playhead_frame),
+    )
+
+
+def submit_shot(scene: bpy.types.Scene, spec: ShotSpec, label: str = "") -> bpy.types.PropertyGroup:
+    project_id = scene.milimo.project_id
+    return session.tracker().submit(
+        scene,
+        lambda client: requests.build(spec, client, project_id),
+        kind="animatic" if spec.model == requests.ANIMATIC else "video",
+        label=label or spec.prompt,
+        frame_start=spec.target.frame_start,
+        frames=spec.target.frames,
+        channel=spec.target.channel,
+        placeholder=spec.target.placeholder,
+        replaces=spec.target.replaces,
+        prompt=spec.prompt,
+        seed=spec.seed,
+        model=spec.model,
+    )
+
+
+class SequencerOperator(bpy.types.Operator):
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return compat.sequencer_scene(context) is not None
+
+
+class MILIMO_OT_test_connection(bpy.types.Operator):
+    """Ask the daemon's health service whether it is serving"""
+
+    bl_idname = "milimo.test_connection"
+    bl_label = "Test connection"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        connection = session.connection()
+        address = connection.settings.address
+
+        def answered(serving: bool) -> None:
+            session.tell(
+                f"The daemon at {address} is serving" if serving else f"The daemon at {address} is not serving"
+            )
+
+        connection.call(lambda client: client.serving(timeout=3.0), on_done=answered, on_error=session.tell)
+        connection.check_now()
+        self.report({"INFO"}, f"Checking {address}…")
+        return {"FINISHED"}
+
+
+class MILIMO_OT_generate_shot(SequencerOperator):
+    """Generate a shot for the selected placeholder, the gap under the playhead or the selected strip"""
+
+    bl_idname = "milimo.generate_shot"
+    bl_label = "Generate shot"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = compat.sequencer_scene(context)
+        settings = scene.milimo
+        try:
+            target = timeline.shot_target(scene)
+        except NoTarget as no_target:
+            self.report({"ERROR"}, str(no_target))
+            return {"CANCELLED"}
+        prompt = settings.prompt.strip() or _placeholder_prompt(scene, target)
+        if not prompt:
+            self.report({"ERROR"}, "Write a prompt first (or select a placeholder that has one)")
+            return {"CANCELLED"}
+        spec = shot_spec(scene, target, prompt, requests.pick_seed(settings.seed, randomize=False))
+        submit_shot(scene, spec)
+        self.report({"INFO"}, f"Queued a {target.frames}-frame shot at frame {target.frame_start}")
+        return {"FINISHED"}
+
+
+class MILIMO_OT_regenerate(SequencerOperator):
+    """Generate the active Milimo strip again in its place: with a new seed, or (vary) with the panel's prompt"""
+
+    bl_idname = "milimo.regenerate"
+    bl_label = "Regenerate"
+
+    vary: BoolProperty(name="Vary", description="Keep the seed and use the panel's prompt instead of a new seed")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = compat.sequencer_scene(context)
+        strip = compat.active_strip(scene)
+        if strip is None or not timeline.is_generated(strip):
+            self.report({"ERROR"}, "Select a strip that Milimo generated")
+            return {"CANCELLED"}
+        target = Target(
+            frame_start=strip.frame_final_start,
+            frames=strip.frame_final_duration,
+            channel=strip.channel,
+            placeholder=strip.get("milimo_placeholder", ""),
+            replaces=strip.name,
+        )
+        old_prompt = str(strip.get("milimo_prompt", ""))
+        if self.vary:
+            prompt, seed = scene.milimo.prompt.strip() or old_prompt, int(strip.get("milimo_seed", 0))
+        else:
+            prompt, seed = old_prompt, requests.pick_seed(0, randomize=True)
+        spec = shot_spec(scene, target, prompt, seed, model=str(strip.get("milimo_model", "")))
+        submit_shot(scene, spec)
+        return {"FINISHED"}
+
+
+class MILIMO_OT_cancel_job(bpy.types.Operator):
+    """Cancel this job (a running job stops within one step)"""
+
+    bl_idname = "milimo.cancel_job"
+    bl_label = "Cancel job"
+
+    job_id: StringProperty()
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        if not self.job_id:
+            self.report({"ERROR"}, "This job has not reached the daemon yet")
+            return {"CANCELLED"}
+        session.tracker().cancel(self.job_id)
+        return {"FINISHED"}
+
+
+class MILIMO_OT_clear_jobs(SequencerOperator):
+    """Remove finished, failed and cancelled jobs from the list (their strips stay)"""
+
+    bl_idname = "milimo.clear_jobs"
+    bl_label = "Clear finished"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        jobs = compat.sequencer_scene(context).milimo.jobs
+        for index in reversed(range(len(jobs))):
+            if jobs[index].imported or jobs[index].status in ("FAILED", "CANCELLED", "LOST"):
+                jobs.remove(index)
+        return {"FINISHED"}
+
+
+class MILIMO_OT_mark_placeholder(SequencerOperator):
+    """Mark the selected color or text strips as shots to generate, with the panel's prompt"""
+
+    bl_idname = "milimo.mark_placeholder"
+    bl_label = "Mark as shot"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = compat.sequencer_scene(context)
+        marked = [strip for strip in compat.selected_strips(scene) if strip.type in timeline.PLACEHOLDER_TYPES]
+        if not marked:
+            self.report({"ERROR"}, "Select color or text strips to mark as shots")
+            return {"CANCELLED"}
+        for strip in marked:
+            mark(strip, scene.milimo.prompt.strip() or getattr(strip, "text", ""))
+        self.report({"INFO"}, f"Marked {len(marked)} strip(s) as shots")
+        return {"FINISHED"}
+
+
+class MILIMO_OT_add_placeholder(SequencerOperator):
+    """Add a placeholder shot at the playhead (filling the gap there when there is one)"""
+
+    bl_idname = "milimo.add_placeholder"
+    bl_label = "Add placeholder"
+
+    frames: IntProperty(name="Frames", default=DEFAULT_PLACEHOLDER_FRAMES, min=1)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = compat.sequencer_scene(context)
+        start = scene.frame_current
+        try:
+            start, end = timeline.gap_at(scene, start)
+        except NoTarget:
+            end = start + self.frames
+        channel = timeline.free_channel(scene, 1, start, end)
+        prompt = scene.milimo.prompt.strip()
+        strip = add_placeholder(scene, prompt or "Shot", start, end - start, channel)
+        mark(strip, prompt)
+        return {"FINISHED"}
+
+
+class MILIMO_OT_generate_placeholders(SequencerOperator):
+    """Queue every placeholder shot in timeline order, in one request to the daemon"""
+
+    bl_idname = "milimo.generate_placeholders"
+    bl_label = "Generate all placeholders"
+
+    only_missing: BoolProperty(name="Only missing", default=True, description="Skip placeholders that have a take")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = compat.sequencer_scene(context)
+        shots = [strip for strip in timeline.placeholders(scene) if not (self.only_missing and _has_take(scene, strip))]
+        if not shots:
+            self.report({"WARNING"}, "No placeholder shots to generate")
+            return {"CANCELLED"}
+        unprompted = [strip.name for strip in shots if not strip.get(timeline.PROMPT_KEY)]
+        if unprompted:
+            self.report({"ERROR"}, f"These placeholders have no prompt: {', '.join(unprompted[:5])}")
+            return {"CANCELLED"}
+        specs = []
+        for strip in shots:
+            target = Target(
+                frame_start=strip.frame_final_start,
+                frames=strip.frame_final_duration,
+                channel=timeline.free_channel(scene, strip.channel, strip.frame_final_start, strip.frame_final_end),
+                placeholder=strip.name,
+            )
+            seed = requests.pick_seed(scene.milimo.seed, randomize=False)
+            specs.append(shot_spec(scene, target, str(strip[timeline.PROMPT_KEY]), seed))
+        project_id = scene.milimo.project_id
+        session.tracker().submit_many(scene, [(_builder(spec, project_id), _fields(spec)) for spec in specs])
+        self.report({"INFO"}, f"Queued {len(specs)} shots in timeline order")
+        return {"FINISHED"}
+
+
+def _builder(spec: ShotSpec, project_id: str):
+    return lambda client: requests.build(spec, client, project_id)
+
+
+def _fields(spec: ShotSpec) -> dict[str, object]:
+    return {
+        "kind": "animatic" if spec.model == requests.ANIMATIC else "video",
+        "label": spec.prompt,
+        "frame_start": spec.target.frame_start,
+        "frames": spec.target.frames,
+        "channel": spec.target.channel,
+        "placeholder": spec.target.placeholder,
+        "prompt": spec.prompt,
+        "seed": spec.seed,
+        "model": spec.model,
+    }
+
+
+def add_placeholder(scene: bpy.types.Scene, name: str, start: int, frames: int, channel: int) -> bpy.types.Strip:
+    strip = compat.new_effect(scene, name[:48], "COLOR", channel, start, frames)
+    strip.color = PLACEHOLDER_COLOR
+    return strip
+
+
+def mark(strip: bpy.types.Strip, prompt: str) -> None:
+    strip[timeline.PLACEHOLDER_KEY] = True
+    strip[timeline.PROMPT_KEY] = prompt
+
+
+def _placeholder_prompt(scene: bpy.types.Scene, target: Target) -> str:
+    if not target.placeholder:
+        return ""
+    strip = compat.top_strips(scene).get(target.placeholder)
+    return str(strip.get(timeline.PROMPT_KEY, "")) if strip is not None else ""
+
+
+def _has_take(scene: bpy.types.Scene, placeholder: bpy.types.Strip) -> bool:
+    return any(strip.get("milimo_placeholder") == placeholder.name for strip in compat.top_strips(scene))
+
+
+CLASSES = (
+    MILIMO_OT_test_connection,
+    MILIMO_OT_generate_shot,
+    MILIMO_OT_regenerate,
+    MILIMO_OT_cancel_job,
+    MILIMO_OT_clear_jobs,
+    MILIMO_OT_mark_placeholder,
+    MILIMO_OT_add_placeholder,
+    MILIMO_OT_generate_placeholders,
+)

@@ -1,0 +1,124 @@
+"""A finished job's files: fetched next to the .blend off the main thread, then placed as strips on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from milimo.client.client import Client
+from milimo.v1 import jobs_pb2, media_pb2
+
+from . import compat
+from .timeline import free_channel
+
+MOVIE_TYPES = ("video/",)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    asset_id: str
+    path: str
+    has_audio: bool
+    frames: int
+
+
+def media_dir() -> str:
+    """Next to the saved .blend (so the clips travel with it), else in Blender's user data folder; never a temp
+    folder, which the system may empty."""
+    if bpy.data.filepath:
+        return bpy.path.abspath("//milimo_media")
+    return bpy.utils.user_resource("DATAFILES", path="milimo/media", create=True)
+
+
+def fetch(client: Client, job_id: str, target_dir: str) -> list[ResultFile]:
+    """Worker thread: the job's video results as local files. A daemon on this host lends its file to copy;
+    otherwise the bytes are downloaded (resumable). An existing complete file is reused."""
+    job = client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10)
+    folder = Path(target_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for index, asset_id in enumerate(job.result_asset_ids):
+        asset = client.media.Stat(media_pb2.StatRequest(asset_id=asset_id), timeout=10)
+        if not asset.mime_type.startswith(MOVIE_TYPES):
+            continue
+        target = folder / f"{job_id}-{index}{Path(asset.filename).suffix or '.mp4'}"
+        if not (target.exists() and target.stat().st_size == asset.size):
+            _copy_or_download(client, asset, target)
+        files.append(ResultFile(asset_id, str(target), asset.media.has_audio, int(asset.media.frames)))
+    return files
+
+
+def _copy_or_download(client: Client, asset: media_pb2.Asset, target: Path) -> None:
+    if asset.local_path and os.access(asset.local_path, os.R_OK):
+        part = target.with_name(target.name + ".part")
+        shutil.copyfile(asset.local_path, part)
+        if part.stat().st_size == asset.size:
+            os.replace(part, target)
+            return
+        part.unlink()
+    client.download(asset.id, target)
+
+
+def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[ResultFile]) -> bpy.types.Strip | None:
+    """Main thread: the job's movie (and its sound) at the job's exact frame, on its channel when that is free,
+    otherwise the next free one above. A regenerated strip gives its place to the new take."""
+    if not files:
+        return None
+    result = files[0]
+    start, end = job.frame_start, job.frame_start + job.frames
+    strips = compat.top_strips(scene)
+    previous = _remove_replaced(scene, job.replaces)
+    channel = free_channel(scene, job.channel, start, end)
+    movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=start)
+    _fit(movie, job.frames)
+    _tag(movie, job, result, previous)
+    if result.has_audio:
+        sound_channel = free_channel(scene, channel + 1, start, end)
+        sound = strips.new_sound(
+            name=_name(job) + " audio", filepath=result.path, channel=sound_channel, frame_start=start
+        )
+        _fit(sound, job.frames)
+        _tag(sound, job, result, previous)
+    return movie
+
+
+def _name(job: bpy.types.PropertyGroup) -> str:
+    return (job.label or job.prompt or job.kind)[:48] or job.job_id
+
+
+def _fit(strip: bpy.types.Strip, frames: int) -> None:
+    """Trim a longer clip (a model's 8k+1 frames) back to the range the shot was asked for."""
+    if frames and strip.frame_final_duration > frames:
+        strip.frame_final_duration = frames
+
+
+def _tag(strip: bpy.types.Strip, job: bpy.types.PropertyGroup, result: ResultFile, previous: list[str]) -> None:
+    strip["milimo_job_id"] = job.job_id
+    strip["milimo_asset_id"] = result.asset_id
+    strip["milimo_seed"] = job.seed
+    strip["milimo_prompt"] = job.prompt
+    strip["milimo_model"] = job.model
+    if job.placeholder:
+        strip["milimo_placeholder"] = job.placeholder
+    if previous:
+        # The replaced takes' files stay on disk; their paths stay findable here.
+        strip["milimo_previous_takes"] = previous
+
+
+def _remove_replaced(scene: bpy.types.Scene, name: str) -> list[str]:
+    """Remove the strip being regenerated (and its sound); return every earlier take's file."""
+    if not name:
+        return []
+    strips = compat.top_strips(scene)
+    old = strips.get(name)
+    if old is None:
+        return []
+    previous = [*old.get("milimo_previous_takes", []), bpy.path.abspath(old.filepath)]
+    job_id = old.get("milimo_job_id")
+    for strip in [strip for strip in strips if strip.get("milimo_job_id") == job_id and job_id]:
+        strips.remove(strip)
+    return previous

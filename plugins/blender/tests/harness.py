@@ -1,0 +1,72 @@
+"""Shared set-up for the extension's tests, which run inside a virtual environment holding only `bpy` (from PyPI):
+the built extension zip is installed through Blender's own extension installer, which installs the bundled wheels.
+
+The environment variables come from tests/test_blender_extension.py: MILIMO_EXTENSION_ZIP (the zip),
+MILIMO_DAEMON (HOST:PORT of a live daemon), BLENDER_USER_RESOURCES (a private folder for Blender's user data).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import bpy
+
+REPO = "user_default"
+PACKAGE = f"bl_ext.{REPO}.milimo"
+WAIT_S = 60.0
+
+
+def install() -> ModuleType:
+    """Install and enable the extension from its zip (once per process); return the add-on package."""
+    if PACKAGE not in bpy.context.preferences.addons:
+        result = bpy.ops.extensions.package_install_files(
+            repo=REPO, filepath=os.environ["MILIMO_EXTENSION_ZIP"], enable_on_install=True
+        )
+        if result != {"FINISHED"} or PACKAGE not in bpy.context.preferences.addons:
+            raise RuntimeError(f"the extension did not install ({result}); Blender's messages are above")
+    point_at(os.environ["MILIMO_DAEMON"])
+    return importlib.import_module(PACKAGE)
+
+
+def point_at(address: str) -> None:
+    """Set the daemon address in the add-on's preferences (which reconnects)."""
+    prefs = bpy.context.preferences.addons[PACKAGE].preferences
+    if prefs.address != address:
+        prefs.address = address
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def pump(until: Callable[[], bool], timeout: float = WAIT_S, what: str = "the condition") -> None:
+    """Run the main-thread queue as Blender's timer would, until `until()` holds."""
+    drain = module("mainthread").drain
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        drain()
+        time.sleep(0.01)
+
+
+def fresh_scene() -> bpy.types.Scene:
+    """An empty sequencer scene at 64x64, 24 fps, made current."""
+    scene = bpy.data.scenes.new(f"test-{time.monotonic_ns()}")
+    bpy.context.window.scene = scene
+    scene.render.resolution_x = 64
+    scene.render.resolution_y = 64
+    scene.render.resolution_percentage = 100
+    scene.render.fps = 24
+    scene.render.fps_base = 1.0
+    scene.sequence_editor_create()
+    scene.milimo.model = "animatic"
+    return scene
+
+
+def online() -> bool:
+    return module("session").connection().status.online
