@@ -1,7 +1,7 @@
 """The Blender extension's own tests (plugins/blender/tests), run inside environments that hold only `bpy` from
 PyPI (5.0 and 4.2 LTS): the extension zip is built here, installed by Blender's extension installer (which installs
-its bundled wheels), and driven against a live daemon. `make test` creates the environments (.venv-bpy50,
-.venv-bpy42)."""
+its bundled wheels), and driven against a live daemon with every tiny model (`generation_daemon`). `make test`
+creates the environments (.venv-bpy50, .venv-bpy42)."""
 
 from __future__ import annotations
 
@@ -35,17 +35,10 @@ def extension_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("milimo-*-linux-x64.zip"))
 
 
-@pytest.fixture(scope="module")
-def blender_daemon(tmp_path_factory: pytest.TempPathFactory):
-    process = DaemonProcess(tmp_path_factory.mktemp("blender-daemon") / "data").start()
-    yield process
-    process.stop()
-
-
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("blender", sorted(BLENDERS))
 def test_extension(
-    blender: str, module: str, extension_zip: Path, blender_daemon: DaemonProcess, tmp_path: Path
+    blender: str, module: str, extension_zip: Path, generation_daemon: DaemonProcess, tmp_path: Path
 ) -> None:
     python = BLENDERS[blender] / "bin" / "python"
     if not python.exists():
@@ -55,7 +48,7 @@ def test_extension(
     env = {
         **os.environ,
         "MILIMO_EXTENSION_ZIP": str(extension_zip),
-        "MILIMO_DAEMON": blender_daemon.address,
+        "MILIMO_DAEMON": generation_daemon.address,
         "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user"),
         "HOME": str(tmp_path),  # nothing of the user's own Blender set-up leaks in
     }
