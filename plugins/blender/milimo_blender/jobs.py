@@ -44,7 +44,6 @@ class JobTracker:
         for name, value in fields.items():
             setattr(job, name, value)
         job.client_request_id = uuid.uuid4().hex
-        job.media_dir = job.media_dir or results.media_dir()
         key, scene_name = job.client_request_id, scene.name
 
         def send(client: Client) -> jobs_pb2.Job:
@@ -70,7 +69,6 @@ class JobTracker:
             for name, value in fields.items():
                 setattr(job, name, value)
             job.client_request_id = uuid.uuid4().hex
-            job.media_dir = job.media_dir or results.media_dir()
             keys.append(job.client_request_id)
         scene_name = scene.name
 
@@ -192,9 +190,10 @@ class JobTracker:
             return
         job.status = "FETCHING"
         job.progress = 100
-        job_id, scene_name, media = job.job_id, scene.name, job.media_dir
+        # Decided now, not at submit: a file saved meanwhile keeps its clips next to it.
+        job_id, scene_name, media = job.job_id, scene.name, bpy.path.abspath(job.media_dir or results.media_dir())
         self.connection.call(
-            lambda client: results.fetch(client, job_id, bpy.path.abspath(media) if media.startswith("//") else media),
+            lambda client: results.fetch(client, job_id, media),
             on_done=lambda files: self._import(scene_name, job_id, files),
             on_error=lambda message: self._update(
                 job_id, message=f"Finished, but its file could not be fetched: {message}"

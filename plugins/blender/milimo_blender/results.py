@@ -65,23 +65,33 @@ def _copy_or_download(client: Client, asset: media_pb2.Asset, target: Path) -> N
 
 def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[ResultFile]) -> bpy.types.Strip | None:
     """Main thread: the job's movie (and its sound) at the job's exact frame, on its channel when that is free,
-    otherwise the next free one above. A regenerated strip gives its place to the new take."""
+    otherwise the next free one above. A regenerated strip gives its place to the new take; a job with an anchor
+    strip is laid over it."""
     if not files:
         return None
+    previous: list[str] = []
     result = files[0]
-    start, end = job.frame_start, job.frame_start + job.frames
     strips = compat.top_strips(scene)
-    previous = _remove_replaced(scene, job.replaces)
-    channel = free_channel(scene, job.channel, start, end)
-    movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=start)
-    _fit(movie, job.frames)
+    anchor = strips.get(job.anchor) if job.anchor else None
+    if anchor is not None:
+        # A clip made from the anchor's whole file (an inpainted copy): lay it over the anchor, frame for frame.
+        start, end = anchor.frame_final_start, anchor.frame_final_end
+        channel = free_channel(scene, anchor.channel + 1, start, end)
+        movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=anchor.frame_start)
+        movie.frame_offset_start, movie.frame_offset_end = anchor.frame_offset_start, anchor.frame_offset_end
+    else:
+        start, end = job.frame_start, job.frame_start + job.frames
+        previous = _remove_replaced(scene, job.replaces)
+        channel = free_channel(scene, job.channel, start, end)
+        movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=start)
+        _fit(movie, job.frames)
     _tag(movie, job, result, previous)
     if result.has_audio:
         sound_channel = free_channel(scene, channel + 1, start, end)
         sound = strips.new_sound(
-            name=_name(job) + " audio", filepath=result.path, channel=sound_channel, frame_start=start
+            name=_name(job) + " audio", filepath=result.path, channel=sound_channel, frame_start=movie.frame_start
         )
-        _fit(sound, job.frames)
+        sound.frame_offset_start, sound.frame_offset_end = movie.frame_offset_start, movie.frame_offset_end
         _tag(sound, job, result, previous)
     return movie
 
