@@ -33,6 +33,7 @@ from milimo.cli_common import (
 from milimo.client import Client
 from milimo.errors import MilimoError
 from milimo.otio import commands as timeline_commands
+from milimo.resolve_cli import resolve_app
 from milimo.storyboard_cli import storyboard_app
 from milimo.v1 import common_pb2, jobs_pb2, models_pb2
 
@@ -44,6 +45,7 @@ app.add_typer(submit_app, name="submit")
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
 app.add_typer(storyboard_app, name="storyboard")
+app.add_typer(resolve_app, name="resolve")
 app.command("fill")(timeline_commands.fill)
 
 OutOption = Annotated[

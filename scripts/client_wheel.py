@@ -31,6 +31,13 @@ MODULES = (
     "milimo/v1/*.pyi",
     "milimo/otio/__init__.py",
     "milimo/otio/conventions.py",
+    # `milimo fill`'s own code, which the Resolve script runs for its whole-timeline round trip.
+    "milimo/otio/fill.py",
+    "milimo/otio/fill_jobs.py",
+    "milimo/otio/formats.py",
+    "milimo/otio/carriers.py",
+    "milimo/otio/compare.py",
+    "milimo/otio/tree.py",
 )
 REQUIREMENTS = ("grpcio>=1.85.1", "grpcio-health-checking>=1.85.1", "protobuf>=7.35.1,<8", "opentimelineio>=0.17")
 WHEEL_FILE = b"Wheel-Version: 1.0\nGenerator: scripts/client_wheel.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
