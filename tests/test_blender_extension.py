@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon_process import DaemonProcess
+from tests.shared_data import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_TESTS = ROOT / "plugins" / "blender" / "tests"
@@ -49,6 +50,7 @@ def test_extension(
         **os.environ,
         "MILIMO_EXTENSION_ZIP": str(extension_zip),
         "MILIMO_DAEMON": generation_daemon.address,
+        "MILIMO_SHARED_DATA": str(SHARED_DATA),
         "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user"),
         "HOME": str(tmp_path),  # nothing of the user's own Blender set-up leaks in
     }

@@ -9,13 +9,33 @@ from __future__ import annotations
 import bpy
 from bpy.app.handlers import persistent
 
-from . import mainthread, operators, panels, preferences, previews, props, session
+from . import (
+    mainthread,
+    operators,
+    operators_otio,
+    operators_segment,
+    operators_storyboard,
+    panels,
+    preferences,
+    previews,
+    props,
+    session,
+)
 
-CLASSES = (*preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
+CLASSES = (
+    *preferences.CLASSES,
+    *operators.CLASSES,
+    *panels.CLASSES,
+    # After panels.CLASSES: their sub-panels need MILIMO_PT_main registered first.
+    *operators_storyboard.CLASSES,
+    *operators_segment.CLASSES,
+    *operators_otio.CLASSES,
+)
 
 
 @persistent
 def _file_loaded(_filename: str) -> None:
+    operators_segment.mark_interrupted_tracks()
     session.reconnect_on_load()
 
 

@@ -51,3 +51,15 @@ def active_strip(scene: bpy.types.Scene):  # noqa: ANN201
 
 def selected_strips(scene: bpy.types.Scene) -> list:
     return [strip for strip in all_strips(scene) if strip.select]
+
+
+def replace_sequencer_scene(old: bpy.types.Scene, new: bpy.types.Scene) -> None:
+    """Make every window whose sequencer shows `old` show `new`: 5.0 keeps the sequencer's scene per workspace
+    (when one is set there), earlier releases show the window's scene."""
+    for window in bpy.context.window_manager.windows:
+        workspace = window.workspace
+        if getattr(workspace, "sequencer_scene", None) is not None:
+            if workspace.sequencer_scene == old:
+                workspace.sequencer_scene = new
+        elif window.scene == old:
+            window.scene = new

@@ -113,8 +113,8 @@ class MILIMO_OT_regenerate(SequencerOperator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         scene = compat.sequencer_scene(context)
         strip = compat.active_strip(scene)
-        if strip is None or not timeline.is_generated(strip):
-            self.report({"ERROR"}, "Select a strip that Milimo generated")
+        if strip is None or not timeline.is_regenerable(strip):
+            self.report({"ERROR"}, "Select a shot that Milimo generated (inpainted clips and mattes cannot be)")
             return {"CANCELLED"}
         target = Target(
             frame_start=strip.frame_final_start,

@@ -43,7 +43,7 @@ class MILIMO_PT_generate(SequencerPanel):
         layout.prop(settings, "use_playhead_frame")
         layout.operator("milimo.generate_shot", icon="RENDER_ANIMATION")
         strip = compat.active_strip(scene)
-        if strip is not None and timeline.is_generated(strip):
+        if strip is not None and timeline.is_regenerable(strip):
             row = layout.row(align=True)
             row.operator("milimo.regenerate", text="Regenerate", icon="FILE_REFRESH").vary = False
             row.operator("milimo.regenerate", text="Vary", icon="MOD_NOISE").vary = True
@@ -76,8 +76,10 @@ class MILIMO_PT_jobs(SequencerPanel):
             row = box.row()
             row.label(text=job.label[:40] or job.kind, icon=_status_icon(job.status))
             if jobs.is_active(job):
-                cancel = row.operator("milimo.cancel_job", text="", icon="X")
-                cancel.job_id = job.job_id
+                if job.kind == "track":  # runs in this Blender, not as a daemon job
+                    row.operator("milimo.cancel_track", text="", icon="X").key = job.client_request_id
+                else:
+                    row.operator("milimo.cancel_job", text="", icon="X").job_id = job.job_id
                 _progress(box, job)
                 if icon := previews.icon(job.job_id):
                     box.template_icon(icon_value=icon, scale=4)

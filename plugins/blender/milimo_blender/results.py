@@ -77,7 +77,9 @@ def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[Resu
         # A clip made from the anchor's whole file (an inpainted copy): lay it over the anchor, frame for frame.
         start, end = anchor.frame_final_start, anchor.frame_final_end
         channel = free_channel(scene, anchor.channel + 1, start, end)
-        movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=anchor.frame_start)
+        movie = strips.new_movie(
+            name=_name(job), filepath=result.path, channel=channel, frame_start=round(anchor.frame_start)
+        )
         movie.frame_offset_start, movie.frame_offset_end = anchor.frame_offset_start, anchor.frame_offset_end
     else:
         start, end = job.frame_start, job.frame_start + job.frames
@@ -86,10 +88,13 @@ def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[Resu
         movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=start)
         _fit(movie, job.frames)
     _tag(movie, job, result, previous)
-    if result.has_audio:
+    if result.has_audio and anchor is None:  # a clip laid over its source leaves the sound to the source
         sound_channel = free_channel(scene, channel + 1, start, end)
         sound = strips.new_sound(
-            name=_name(job) + " audio", filepath=result.path, channel=sound_channel, frame_start=movie.frame_start
+            name=_name(job) + " audio",
+            filepath=result.path,
+            channel=sound_channel,
+            frame_start=round(movie.frame_start),
         )
         sound.frame_offset_start, sound.frame_offset_end = movie.frame_offset_start, movie.frame_offset_end
         _tag(sound, job, result, previous)
@@ -112,6 +117,7 @@ def _tag(strip: bpy.types.Strip, job: bpy.types.PropertyGroup, result: ResultFil
     strip["milimo_seed"] = job.seed
     strip["milimo_prompt"] = job.prompt
     strip["milimo_model"] = job.model
+    strip["milimo_kind"] = job.kind
     if job.placeholder:
         strip["milimo_placeholder"] = job.placeholder
     if previous:

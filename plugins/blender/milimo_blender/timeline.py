@@ -49,6 +49,11 @@ def is_generated(strip: bpy.types.Strip) -> bool:
     return bool(strip.get("milimo_job_id"))
 
 
+def is_regenerable(strip: bpy.types.Strip) -> bool:
+    """A generated shot (not an inpainted copy or a matte), which Regenerate and Vary can remake."""
+    return is_generated(strip) and strip.get("milimo_kind", "video") in ("video", "animatic")
+
+
 def placeholders(scene: bpy.types.Scene) -> list[bpy.types.Strip]:
     """The scene's placeholder strips in timeline order (start frame, then channel)."""
     found = [strip for strip in compat.all_strips(scene) if is_placeholder(strip)]
@@ -138,7 +143,7 @@ def condition(scene: bpy.types.Scene, use_playhead: bool) -> Condition | None:
 
 def source_frame(strip: bpy.types.Strip, frame: int) -> int:
     """The frame of the strip's file shown at timeline `frame` (ignoring speed effects)."""
-    return max(0, frame - strip.frame_start)
+    return max(0, frame - round(strip.frame_start))
 
 
 def redraw_sequencers() -> None:

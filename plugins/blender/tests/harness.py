@@ -11,11 +11,14 @@ import importlib
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 import bpy
 
 REPO = "user_default"
+# The project's real-world sample files, beside the checkout (tests/shared_data.py passes the path on).
+SHARED_DATA = Path(os.environ.get("MILIMO_SHARED_DATA", "../shared/data"))
 PACKAGE = f"bl_ext.{REPO}.milimo"
 WAIT_S = 60.0
 
