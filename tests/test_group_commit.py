@@ -210,6 +210,72 @@ def test_a_caller_that_gives_up_before_its_write_begins_leaves_nothing(db):
     assert job_ids(db) == kept
 
 
+def test_a_new_job_comes_back_exactly_as_stored(db):
+    new = NewJob(
+        kind="animatic",
+        lane="cpu",
+        request=bytes(range(256)),  # not text: it must reach the database as bytes
+        priority=-7,
+        project_id="p-0123456789abcdef",
+        shot_id="s-0123456789abcdef",
+        client_request_id="key-ü",
+        labels={"scene": "12", "note": 'naïve "quotes"'},
+        retry_of="j-0123456789abcdef",
+    )
+    job, events = db.write_sync(lambda conn: store.insert_job(conn, new, max_attempts=3, max_queued=10))
+    assert job == db.read_sync(lambda conn: store.get_job(conn, job.id))
+    assert (job.status, job.last_seq, job.max_attempts, job.labels) == (JobStatus.QUEUED, 1, 3, new.labels)
+    assert events == db.read_sync(lambda conn: store.events_after(conn, job, 0))
+
+
+def test_a_known_client_request_id_returns_the_stored_job_and_queues_nothing(db):
+    def batch(*keys: str | None, max_queued: int = 10) -> Callable[[Connection], list]:
+        news = [new_job(key) for key in keys]
+        return lambda conn: store.insert_jobs(conn, news, max_attempts=2, max_queued=max_queued)
+
+    first = db.write_sync(lambda conn: insert(conn, client_request_id="taken"))
+    (taken, no_events), (_, fresh_events), (twice, _), (again, again_events) = db.write_sync(
+        batch("taken", None, "twice", "twice")
+    )
+    assert taken == first and no_events == []
+    assert len(fresh_events) == 1 and twice == again and again_events == []
+    assert len(job_ids(db)) == 3
+
+    # A full queue refuses only new jobs; the refused batch leaves nothing behind.
+    assert [job for job, _ in db.write_sync(batch("taken", "twice", max_queued=3))] == [first, twice]
+    with pytest.raises(ResourceExhausted):
+        db.write_sync(batch("taken", "new", max_queued=3))
+    assert len(job_ids(db)) == 3
+
+
+def test_writes_from_several_event_loops_in_one_group_are_each_answered_on_their_own(db, commits):
+    started, release = threading.Event(), threading.Event()
+    queued = threading.Semaphore(0)
+
+    def hold(_conn: Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    async def write_from_this_loop() -> tuple[asyncio.AbstractEventLoop, JobRecord]:
+        task = asyncio.ensure_future(db.write(insert))
+        await asyncio.sleep(0)  # the write is queued
+        queued.release()
+        return asyncio.get_running_loop(), await asyncio.wait_for(task, 30)
+
+    with ThreadPoolExecutor(3) as pool:
+        busy = pool.submit(db.write_sync, hold)
+        started.wait(30)
+        callers = [pool.submit(asyncio.run, write_from_this_loop()) for _ in range(2)]
+        for _ in callers:
+            queued.acquire(timeout=30)
+        release.set()
+        busy.result()
+        (loop_a, job_a), (loop_b, job_b) = (caller.result() for caller in callers)
+    assert len(commits) == 2  # the busy write, then both together
+    assert loop_a is not loop_b
+    assert job_ids(db) == {job_a.id, job_b.id}
+
+
 @pytest.fixture
 def service(db: Database, tmp_path) -> JobService:
     return JobService(db, MediaStore(tmp_path / "data"), QueueLimits(max_queued=5))

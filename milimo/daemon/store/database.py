@@ -56,8 +56,9 @@ def create_engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
             # Writers take the lock up front (IMMEDIATE) so a read never has to upgrade to a write.
+            # On the DB-API cursor: through exec_driver_sql, every transaction paid about 20 µs more.
             immediate = conn.get_execution_options().get("sqlite_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            conn.connection.cursor().execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
@@ -107,11 +108,17 @@ class Database:
         `after_commit` runs on the writer thread once the commit is durable, before any later write begins.
         If the shared transaction is lost through no fault of `fn` (another write broke it), `fn` runs
         again alone; nothing of its first run was committed."""
-        return await asyncio.wrap_future(self._enqueue(fn, after_commit))
+        waiter = asyncio.get_running_loop().create_future()
+        write = _Write(fn, after_commit, waiter)
+        waiter.add_done_callback(write.give_up_if_cancelled)
+        self._enqueue(write)
+        return await waiter
 
     def write_sync(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> T:
         """`write` for callers outside the event loop: blocks until it is committed."""
-        return self._enqueue(fn, after_commit).result()
+        write = _Write(fn, after_commit)
+        self._enqueue(write)
+        return write.future.result()
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._reader, self.read_sync, fn)
@@ -131,13 +138,11 @@ class Database:
         self._reader.shutdown(wait=True)
         self.engine.dispose()
 
-    def _enqueue(self, fn: Callable[[Connection], T], after_commit: Callable[[T], None] | None) -> Future[T]:
-        write = _Write(fn, after_commit)
+    def _enqueue(self, write: _Write) -> None:
         with self._closing:
             if self._closed:
                 raise RuntimeError("the database is closed")
             self._queue.put(write)
-        return write.future
 
     # ---- the writer thread ---------------------------------------------------------------------
 
@@ -147,6 +152,20 @@ class Database:
                 self._run_alone(group[0])
             elif group:
                 self._run_together(group)
+            self._wake_waiters(group)
+
+    @staticmethod
+    def _wake_waiters(group: list[_Write]) -> None:
+        """Hand a finished group's outcomes to their async callers: one wake-up of each caller's event
+        loop for the whole group, where chaining each future (`asyncio.wrap_future`) woke it once per
+        write (docs/benchmarks.md)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Write]] = {}
+        for write in group:
+            if write.waiter is not None:
+                by_loop.setdefault(write.waiter.get_loop(), []).append(write)
+        for loop, writes in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle_waiters, writes)
 
     def _next_group(self) -> list[_Write] | None:
         """The next write (waiting for one) and those queued behind it; None once closed.
@@ -182,12 +201,15 @@ class Database:
         """One transaction, each write in its own savepoint; answers only after the commit.
 
         The savepoints are plain SQL rather than `conn.begin_nested()`, whose clauses SQLAlchemy
-        compiles anew each time: that cost 0.12 ms of CPU per write (docs/benchmarks.md)."""
+        compiles anew each time: that cost 0.12 ms of CPU per write. A write that succeeds takes and
+        releases its savepoint straight on the DB-API cursor: through `exec_driver_sql` the pair cost
+        20 µs more (docs/benchmarks.md). The rare rollback keeps SQLAlchemy's error handling."""
         done: list[tuple[_Write, object]] = []
         try:
             with self._transaction() as conn:
+                savepoints = conn.connection.cursor()
                 for position, write in enumerate(group):
-                    conn.exec_driver_sql(_SAVEPOINT)
+                    savepoints.execute(_SAVEPOINT)
                     try:
                         result = write.fn(conn)
                     except BaseException as error:  # the caller gets whatever it raised
@@ -201,7 +223,7 @@ class Database:
                             raise _TransactionLost([w for w, _ in done] + group[position + 1 :]) from lost
                         self._memo.clear()
                         continue
-                    conn.exec_driver_sql(_RELEASE_SAVEPOINT)
+                    savepoints.execute(_RELEASE_SAVEPOINT)
                     done.append((write, result))
         except _TransactionLost as lost:
             for write in lost.writes:
@@ -244,7 +266,25 @@ class Database:
 class _Write:
     fn: Callable[[Connection], Any]
     after_commit: Callable[[Any], None] | None
-    future: Future = field(default_factory=Future)
+    waiter: asyncio.Future | None = None  # an async caller's; settled on its loop once the group is done
+    future: Future = field(default_factory=Future)  # the outcome, set on the writer thread
+
+    def give_up_if_cancelled(self, waiter: asyncio.Future) -> None:
+        if waiter.cancelled():
+            self.future.cancel()  # succeeds only while the write has not begun: it is then dropped
+
+
+def _settle_waiters(writes: list[_Write]) -> None:
+    """On the callers' event loop: pass each finished write's outcome to its waiter."""
+    for write in writes:
+        assert write.waiter is not None
+        if write.waiter.done():  # its caller gave up after the write began
+            continue
+        error = write.future.exception()
+        if error is None:
+            write.waiter.set_result(write.future.result())
+        else:
+            write.waiter.set_exception(error)
 
 
 class _TransactionLost(Exception):
@@ -259,3 +299,56 @@ def writer_memo(conn: Connection) -> dict[str, Any] | None:
     describes the committed state plus the current transaction's work: it is emptied whenever a write's
     savepoint or a transaction rolls back. None outside `Database.write`."""
     return conn.info.get(_MEMO)
+
+
+class DriverStatement:
+    """A Core statement compiled once per dialect and run straight on the DB-API cursor: for the few
+    statements that run for every submitted job. SQLAlchemy's execution path (parameter setup, events,
+    result wrapping, error translation) cost 30-80 µs a statement: 40% of a submit's write
+    (docs/benchmarks.md). Parameters get their types' bind processing (JSON is serialised); results come
+    back as the driver's raw tuples, so return only columns the driver converts itself (integers, text).
+    Errors are the driver's own exceptions, not SQLAlchemy's wrappers."""
+
+    def __init__(self, statement: sa.Executable, keys: tuple[str, ...]) -> None:
+        self._statement = statement
+        self._keys = keys  # the parameters it takes: for an INSERT, the columns it sets
+        self._compiled: dict[str, _Compiled] = {}
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> None:
+        self._run(conn, params).close()
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
+        """The first row the statement returns, or None."""
+        cursor = self._run(conn, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """The executed DB-API cursor."""
+        compiled = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        values = [params[key] if process is None else process(params[key]) for _, key, process in compiled.binds]
+        if not compiled.positional:
+            values = {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
+        cursor = conn.connection.cursor()
+        cursor.execute(compiled.sql, values)
+        return cursor
+
+    def _compile(self, dialect: sa.Dialect) -> _Compiled:
+        compiled = self._statement.compile(dialect=dialect, column_keys=list(self._keys))
+        # Positional styles list a bind once per place it appears; named styles once.
+        names = compiled.positiontup if dialect.positional else compiled.binds
+        binds = []
+        for name in names:
+            bind = compiled.binds[name]
+            binds.append((name, bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        self._compiled[dialect.name] = _Compiled(str(compiled), dialect.positional, binds)
+        return self._compiled[dialect.name]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    binds: list[tuple[str, str, Callable[[Any], Any] | None]]  # (bind name, parameter key, bind processor)

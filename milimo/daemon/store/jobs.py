@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from milimo.daemon.jobs.model import (
@@ -22,7 +23,7 @@ from milimo.daemon.jobs.model import (
     new_id,
     now_us,
 )
-from milimo.daemon.store.database import writer_memo
+from milimo.daemon.store.database import DriverStatement, writer_memo
 from milimo.daemon.store.tables import job_events, jobs
 from milimo.errors import FailedPrecondition, NotFound, ResourceExhausted
 
@@ -62,8 +63,20 @@ def _job(row: Row) -> JobRecord:
 _JOB_BY_ID = sa.select(jobs).where(jobs.c.id == sa.bindparam("job_id"))
 _JOB_BY_REQUEST = sa.select(jobs).where(jobs.c.client_request_id == sa.bindparam("client_request_id"))
 _QUEUED_COUNT = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == JobStatus.QUEUED.value)
-_INSERT_JOB = jobs.insert().returning(*jobs.c)  # the new row whole: no read of it follows
-_INSERT_EVENT = job_events.insert()
+# A new job and its QUEUED event, run on the driver's cursor (DriverStatement: SQLAlchemy's execution path
+# was 40% of a submit's write). The job's INSERT sets every column, so the record is built from the values
+# written; only its key comes back, or no row when the client request id is already taken: one statement
+# where a lookup of the key used to come first. ON CONFLICT DO NOTHING rather than INSERT ... SELECT ...
+# WHERE NOT EXISTS: the same on both backends, and the values need no casts to their columns' types.
+_NEW_JOB_COLUMNS = tuple(column.name for column in jobs.c if column.name != "pk")
+_INSERT_JOB = {
+    name: DriverStatement(
+        dialect.insert(jobs).on_conflict_do_nothing(index_elements=[jobs.c.client_request_id]).returning(jobs.c.pk),
+        _NEW_JOB_COLUMNS,
+    )
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_INSERT_EVENT = DriverStatement(job_events.insert(), tuple(column.name for column in job_events.c))
 
 # The number of queued jobs, kept in the writer's memo so that a submit need not count them (the COUNT
 # scans an index that grows with the queue: 0.8 ms with 5,000 jobs queued). insert_jobs adds what it
@@ -94,70 +107,90 @@ def insert_jobs(
     conn: Connection, news: list[NewJob], *, max_attempts: int, max_queued: int
 ) -> list[tuple[JobRecord, list[EventRecord]]]:
     """Queue several jobs in the caller's transaction (all or none); a job whose client request id is
-    already known comes back as it is, with no new event."""
-    keys = {new.client_request_id for new in news if new.client_request_id}
-    stored: dict[str, JobRecord] = {}  # client request id -> the job already queued under it
-    for key in keys:
-        row = conn.execute(_JOB_BY_REQUEST, {"client_request_id": key}).first()
-        if row is not None:
-            stored[key] = _job(row)
-    fresh = sum(1 for new in news if not new.client_request_id) + len(keys - stored.keys())
-    queued = _queued_count(conn) if fresh else 0
-    if fresh and queued + fresh > max_queued:
-        raise ResourceExhausted(f"the queue is full ({max_queued} jobs waiting at most); wait or cancel some")
+    already known comes back as it is, with no new event.
+
+    The queue limit is checked after inserting: over it, this raises ResourceExhausted and the caller's
+    rollback (its savepoint's or its transaction's) takes the inserted rows back out."""
+    known: dict[str, JobRecord] = {}  # client request id -> the job stored under it (found or inserted here)
     results = []
+    fresh = 0
     for new in news:
-        if new.client_request_id and new.client_request_id in stored:
-            results.append((stored[new.client_request_id], []))
+        key = new.client_request_id
+        if key and key in known:
+            results.append((known[key], []))
             continue
-        job, events = _insert_one(conn, new, max_attempts)
-        if new.client_request_id:
-            stored[new.client_request_id] = job
-        results.append((job, events))
-    if fresh and (memo := writer_memo(conn)) is not None:
-        memo[_QUEUED_MEMO] = queued + fresh
+        inserted = _insert_one(conn, new, max_attempts)
+        if inserted is None:  # the key was taken before this call
+            known[key] = _job(conn.execute(_JOB_BY_REQUEST, {"client_request_id": key}).one())
+            results.append((known[key], []))
+            continue
+        fresh += 1
+        if key:
+            known[key] = inserted[0]
+        results.append(inserted)
+    if fresh:
+        queued = _queued_count_after(conn, fresh)
+        if queued > max_queued:
+            raise ResourceExhausted(f"the queue is full ({max_queued} jobs waiting at most); wait or cancel some")
+        if (memo := writer_memo(conn)) is not None:
+            memo[_QUEUED_MEMO] = queued
     return results
 
 
-def _queued_count(conn: Connection) -> int:
+def _queued_count_after(conn: Connection, fresh: int) -> int:
+    """The number of queued jobs, counting the `fresh` ones this transaction has just inserted."""
     memo = writer_memo(conn)
     if memo is not None and _QUEUED_MEMO in memo:
-        return memo[_QUEUED_MEMO]
-    return conn.execute(_QUEUED_COUNT).scalar_one()
+        return memo[_QUEUED_MEMO] + fresh
+    return conn.execute(_QUEUED_COUNT).scalar_one()  # the count sees this transaction's own rows
 
 
-def _insert_one(conn: Connection, new: NewJob, max_attempts: int) -> tuple[JobRecord, list[EventRecord]]:
-    job_id, created_us = new_id("j"), now_us()
-    job = _job(
-        conn.execute(
-            _INSERT_JOB,
-            {
-                "id": job_id,
-                "kind": new.kind,
-                "lane": new.lane,
-                "status": JobStatus.QUEUED.value,
-                "request": new.request,
-                "priority": new.priority,
-                "max_attempts": max_attempts,
-                "created_us": created_us,
-                "project_id": new.project_id,
-                "shot_id": new.shot_id,
-                "retry_of": new.retry_of,
-                "client_request_id": new.client_request_id or None,
-                "labels": new.labels,
-                "result_asset_ids": [],
-                "last_seq": 1,
-            },
-        ).one()
-    )
+def _insert_one(conn: Connection, new: NewJob, max_attempts: int) -> tuple[JobRecord, list[EventRecord]] | None:
+    """Insert the job and its QUEUED event; None, inserting nothing, if its client request id is taken."""
+    values: dict[str, Any] = {
+        "id": new_id("j"),
+        "kind": new.kind,
+        "lane": new.lane,
+        "status": JobStatus.QUEUED.value,
+        "request": new.request,
+        "priority": new.priority,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "created_us": now_us(),
+        "started_us": None,
+        "finished_us": None,
+        "reason": "",
+        "progress_step": 0,
+        "progress_total": 0,
+        "progress_message": "",
+        "last_seq": 1,
+        "cancel_requested": False,
+        "project_id": new.project_id,
+        "shot_id": new.shot_id,
+        "retry_of": new.retry_of,
+        "client_request_id": new.client_request_id or None,
+        "labels": dict(new.labels),
+        "result_asset_ids": [],
+    }
+    row = _INSERT_JOB[conn.dialect.name].first(conn, values)
+    if row is None:
+        return None
+    job = JobRecord(pk=row[0], **{**values, "status": JobStatus.QUEUED})
     # The QUEUED event is sequence 1: no other transaction can see the new row yet, so it needs no
     # counter update (what append_event does for every later event).
-    data = {"status": JobStatus.QUEUED.value, "attempt": 0}
-    conn.execute(
-        _INSERT_EVENT,
-        {"job_pk": job.pk, "seq": 1, "time_us": created_us, "type": EventType.STATE.value, "data": data, "blob": None},
+    event = EventRecord(job.id, 1, job.created_us, EventType.STATE, {"status": JobStatus.QUEUED.value, "attempt": 0})
+    _INSERT_EVENT.execute(
+        conn,
+        {
+            "job_pk": job.pk,
+            "seq": 1,
+            "time_us": event.time_us,
+            "type": event.type.value,
+            "data": event.data,
+            "blob": None,
+        },
     )
-    return job, [EventRecord(job_id, 1, created_us, EventType.STATE, data, None)]
+    return job, [event]
 
 
 def list_jobs(
