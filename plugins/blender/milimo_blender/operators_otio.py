@@ -8,6 +8,7 @@ what the import waits on. Both answer in the panel when they are done (`session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -47,8 +48,8 @@ def busy() -> bool:
     return bool(progress.action)
 
 
-def _begin(action: str, total: int = 0) -> None:
-    progress.action, progress.done, progress.total = action, 0, total
+def _begin(action: str) -> None:
+    progress.action, progress.done, progress.total = action, 0, 0
     redraw_sequencers()
 
 
@@ -110,7 +111,7 @@ class MILIMO_OT_export_otio(bpy.types.Operator, ExportHelper):
             tracks, warnings = result
             _end(f"Exported {len(strips)} strips on {tracks} tracks to {path}." + _warnings_text(warnings), warnings)
 
-        _begin("Exporting", len(strips))
+        _begin("Exporting")
         _in_background(build, written, f"Could not export to {path}")
         self.report({"INFO"}, f"Exporting {len(strips)} strips to {path}…")
         return {"FINISHED"}
@@ -122,7 +123,6 @@ class MILIMO_OT_import_otio(bpy.types.Operator, ImportHelper):
     bl_idname = "milimo.import_otio"
     bl_label = "Import OTIO"
 
-    filename_ext = ".otio"
     filter_glob: StringProperty(default="*.otio;*.otioz", options={"HIDDEN"})
 
     def execute(self, context: bpy.types.Context) -> set[str]:
@@ -145,8 +145,12 @@ class MILIMO_OT_import_otio(bpy.types.Operator, ImportHelper):
 
 def _place(plan: ImportPlan, source_name: str, path: str) -> None:
     """Main thread: the scene the strips go to, its settings, then the strips in slices."""
-    scene = _target_scene(source_name, plan.scene.name or Path(path).stem)
-    timeline_otio.apply_settings(scene, plan.scene)
+    try:
+        scene = _target_scene(source_name, plan.scene.name or Path(path).stem)
+        timeline_otio.apply_settings(scene, plan.scene)
+    except (RuntimeError, TypeError, ValueError) as error:  # Blender refused a setting: say which, no traceback
+        _end(f"Could not import {path}: {error}")
+        return
     progress.total = len(plan.strips)
     _Placer(scene.name, plan, path).step()
 
@@ -162,7 +166,8 @@ def _target_scene(source_name: str, name: str) -> bpy.types.Scene:
     if source is not None:
         for setting in ("resolution_x", "resolution_y", "resolution_percentage"):
             setattr(scene.render, setting, getattr(source.render, setting))
-        scene.milimo.model = source.milimo.model
+        with contextlib.suppress(TypeError):  # a model the daemon no longer offers stays the default
+            scene.milimo.model = source.milimo.model
         compat.replace_sequencer_scene(source, scene)
     return scene
 

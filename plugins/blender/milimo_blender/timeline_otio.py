@@ -28,6 +28,7 @@ the main thread; building (`build_timeline`) and planning (`plan_import`) touch 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -147,7 +148,8 @@ def read_scene(scene: bpy.types.Scene) -> tuple[SceneData, list[StripData]]:
     job_requests = {}
     for job in scene.milimo.jobs:
         if job.job_id and job.request_json:
-            job_requests[job.job_id] = json_format.Parse(job.request_json, jobs_pb2.JobRequest())
+            with contextlib.suppress(json_format.ParseError):  # an unreadable record only loses the request
+                job_requests[job.job_id] = json_format.Parse(job.request_json, jobs_pb2.JobRequest())
     data = SceneData(
         name=scene.name,
         rate=requests.scene_fps(scene),
@@ -259,7 +261,7 @@ def _clip(scene: SceneData, strip: StripData, warnings: list[str]) -> otio.schem
     if strip.is_placeholder:
         clip = _placeholder_clip(scene, strip, notes)
     elif strip.kind in MEDIA_TYPES:
-        clip = _media_clip(scene, strip, notes)
+        clip = _media_clip(scene, strip, notes, warnings)
     else:
         clip = _generator_clip(scene, strip, notes, warnings)
     clip.metadata[NAMESPACE] = {"type": strip.kind, **strip.look}
@@ -276,12 +278,12 @@ def _placeholder_clip(scene: SceneData, strip: StripData, notes: dict[str, Any])
     )
 
 
-def _media_clip(scene: SceneData, strip: StripData, notes: dict[str, Any]) -> otio.schema.Clip:
+def _media_clip(scene: SceneData, strip: StripData, notes: dict[str, Any], warnings: list[str]) -> otio.schema.Clip:
     """A file's clip; a generated one also keeps the request it was made from, as a filled placeholder does."""
     rate = float(scene.rate)
     clip = otio.schema.Clip(
         name=strip.name,
-        media_reference=_media(strip, rate),
+        media_reference=_media(strip, rate, warnings),
         source_range=_range(strip.source_start, strip.duration, rate),
         metadata={conventions.NAMESPACE: notes} if notes else {},
     )
@@ -309,13 +311,17 @@ def _generator_clip(scene: SceneData, strip: StripData, notes: dict[str, Any], w
     )
 
 
-def _media(strip: StripData, rate: float) -> otio.core.MediaReference:
-    exists = os.path.isfile(strip.path)
-    available = _range(0, strip.media_frames, rate) if exists and strip.kind != "IMAGE" else None
+def _media(strip: StripData, rate: float, warnings: list[str]) -> otio.core.MediaReference:
+    if not strip.path:
+        warnings.append(f"{strip.name!r}: a {strip.kind.lower()} strip without a file; exported without media")
+        return otio.schema.MissingReference()
     if strip.images:
         sequence = _sequence(strip, rate)
         if sequence is not None:
             return sequence
+        warnings.append(f"{strip.name!r}: its images are not numbered one after another; exported as its first one")
+    exists = os.path.isfile(strip.path)
+    available = _range(0, strip.media_frames, rate) if exists and strip.kind != "IMAGE" else None
     return otio.schema.ExternalReference(target_url=Path(strip.path).as_uri(), available_range=available)
 
 
@@ -496,9 +502,8 @@ def _metadata(item: otio.core.SerializableObject, namespace: str) -> dict[str, A
 
 
 def _channel_of(track: otio.schema.Track, default: int) -> int:
-    notes = track.metadata.get(NAMESPACE, {})
-    channel = notes.get("channel") if hasattr(notes, "get") else None
-    return int(channel) if isinstance(channel, int) else default
+    channel = _metadata(track, NAMESPACE).get("channel")
+    return channel if isinstance(channel, int) else default
 
 
 class _Planner:
@@ -529,7 +534,7 @@ class _Planner:
         skipped: set[str] = set()
         for index, item in enumerate(track):
             if isinstance(item, otio.schema.Transition):
-                skipped.add("transitions (Blender makes them with effect strips; the cut is kept)")
+                skipped.add("its transitions are not imported (the cuts are; Blender makes them with effect strips)")
                 continue
             try:
                 duration = item.duration()
@@ -545,9 +550,9 @@ class _Planner:
                 for marker in item.markers:
                     self.marker(marker, first - round(item.trimmed_range().start_time.value_rescaled_to(self.rate)))
             elif not isinstance(item, otio.schema.Gap):
-                skipped.add(f"nested {type(item).__name__.lower()}s (left as gaps)")
+                skipped.add(f"its nested {type(item).__name__.lower()}s are not imported (left as gaps)")
         for what in sorted(skipped):
-            self.warn(f"{where}: {what} are not imported")
+            self.warn(f"{where}: {what}")
 
     def marker(self, marker: otio.schema.Marker, origin: int) -> None:
         frame = origin + round(marker.marked_range.start_time.value_rescaled_to(self.rate))
@@ -716,15 +721,17 @@ def add_strip(scene: bpy.types.Scene, data: StripData) -> str:
 
 
 def _trim(strip: bpy.types.Strip, data: StripData) -> None:
-    """Show the file from `source_start` for `duration` frames, starting at `data.start`. The strip only grows to
-    the right of where it was added, and strips are added from left to right, so it never covers another strip
-    on its way (Blender would move it to another channel). Each change makes Blender check the whole channel for
-    overlaps, so only what differs is changed."""
+    """Show the file from `source_start` for `duration` frames, starting at `data.start`. Strips are added from left
+    to right and each one only ever reaches right of `data.start` on its way, so it never covers another strip
+    (Blender would move it to another channel). Each change makes Blender check the channel for overlaps, so only
+    what differs is changed."""
+    if data.source_start < 0:  # held before the file starts: move right first, then extend left to the start
+        strip.frame_start = data.start - data.source_start
     if data.source_start:
         strip.frame_offset_start = data.source_start
     if strip.frame_final_duration != data.duration:
         strip.frame_final_duration = data.duration
-    if data.source_start:
+    if data.source_start > 0:
         strip.frame_start = data.start - data.source_start
 
 

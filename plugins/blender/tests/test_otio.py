@@ -21,9 +21,6 @@ ext = harness.install()
 compat = harness.module("compat")
 timeline_otio = harness.module("timeline_otio")
 operators_otio = harness.module("operators_otio")
-if not hasattr(bpy.types, "MILIMO_OT_export_otio"):  # until the extension's __init__ registers them
-    for cls in operators_otio.CLASSES:
-        bpy.utils.register_class(cls)
 
 import opentimelineio as otio  # noqa: E402 - installed with the extension's wheels
 from google.protobuf import json_format  # noqa: E402
@@ -77,13 +74,17 @@ for number in range(1, 4):
     shutil.copyfile(STILL, MEDIA / f"frame_{number:04d}.png")
 
 
+def tearDownModule() -> None:
+    shutil.rmtree(MEDIA, ignore_errors=True)
+
+
 def request_text(request: jobs_pb2.JobRequest) -> str:
     return conventions.payload_text(conventions.payload(request))
 
 
 def build_scene(scene: bpy.types.Scene) -> None:
-    """Several channels with gaps: placeholders (color and text), a movie with its sound, a generated take, a still,
-    an image sequence, a muted color strip, an empty channel, and markers."""
+    """Several channels with gaps: placeholders (color and text), a movie with its sound, a generated take, a movie
+    held before its first frame, a still, an image sequence, a muted color strip, an empty channel, and markers."""
     strips = compat.top_strips(scene)
     scene.frame_start, scene.frame_end = 1, 120
     take = strips.new_movie(name="Take", filepath=str(MOVIE), channel=1, frame_start=5)
@@ -113,6 +114,9 @@ def build_scene(scene: bpy.types.Scene) -> None:
         "request": request_text(request),
     }.items():
         generated[f"milimo_{key}"] = value
+    held = strips.new_movie(name="Hold", filepath=str(MOVIE), channel=3, frame_start=32)
+    held.frame_offset_start = -2  # its first frame held for 2 frames, right after "Generated"
+    held.frame_final_duration = 6
     titled = compat.new_effect(scene, "Shot B", "TEXT", 4, 40, 16)
     titled.text = "Shot B"
     titled["milimo_shot"] = True
@@ -168,6 +172,7 @@ class OtioTests(unittest.TestCase):
     def setUp(self) -> None:
         self.scene = harness.fresh_scene()
         self.folder = Path(tempfile.mkdtemp(prefix="milimo-otio-"))
+        self.addCleanup(shutil.rmtree, self.folder, ignore_errors=True)
 
     def test_export_then_import_is_identical(self) -> None:
         build_scene(self.scene)
@@ -182,6 +187,7 @@ class OtioTests(unittest.TestCase):
         self.assertEqual(second.to_json_string(), first.to_json_string())
         self.assertTrue(second.is_equivalent_to(first))
         self.assertEqual(strip_facts(copy), strip_facts(self.scene))
+        self.assertEqual(strip_facts(copy)["Hold"][1:5], (3, 30, 36, -2))
         self.assertEqual([(m.name, m.frame) for m in copy.timeline_markers], [("Scene 1", 1), ("Scene 2", 40)])
         self.assertEqual((copy.frame_start, copy.frame_end), (1, 120))
 
@@ -191,7 +197,7 @@ class OtioTests(unittest.TestCase):
         self.assertEqual(timeline.global_start_time, otio.opentime.RationalTime(1, 24))
         video = timeline.video_tracks()
         self.assertEqual([track.metadata["blender"]["channel"] for track in video], [1, 2, 3, 4, 5, 6])
-        self.assertEqual([len(track) for track in video], [6, 0, 2, 3, 0, 2])  # clips and the gaps between them
+        self.assertEqual([len(track) for track in video], [6, 0, 3, 3, 0, 2])  # clips and the gaps between them
         self.assertEqual([type(item).__name__ for item in video[0]], ["Gap", "Clip", "Gap", "Clip", "Gap", "Clip"])
         self.assertEqual(len(timeline.audio_tracks()), 1 if HAS_SOUND else 0)
         clips = clips_by_name(timeline)
@@ -221,6 +227,7 @@ class OtioTests(unittest.TestCase):
         self.assertEqual(take.media_reference.available_range.duration.value, 24)
         self.assertIsInstance(clips["Sequence"].media_reference, otio.schema.ImageSequenceReference)
         self.assertFalse(clips["Slate"].enabled)
+        self.assertEqual(clips["Hold"].source_range.start_time.value, -2)
 
     def test_generated_strips_keep_the_request_of_their_job(self) -> None:
         take = compat.top_strips(self.scene).new_movie(name="Take", filepath=str(MOVIE), channel=1, frame_start=1)
