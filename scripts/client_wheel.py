@@ -26,6 +26,7 @@ MODULES = (
     "milimo/py.typed",
     "milimo/errors.py",
     "milimo/config.py",
+    "milimo/scene_place.py",
     "milimo/client/*.py",
     "milimo/v1/*.py",
     "milimo/v1/*.pyi",

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from milimo.errors import InvalidArgument
+from milimo.scene_place import with_place
 from milimo.storyboard.matcher import TRIGGER_MENTION, ElementFacts, Match
 from milimo.v1 import common_pb2, jobs_pb2, projects_pb2, storyboard_pb2
 
@@ -21,11 +22,6 @@ MAX_FRAMES = 1000  # what a video or animatic request takes
 TEMPLATE_KINDS = ("animatic", "video", "image")
 _SIZE_STEP = {"animatic": 32, "video": 32, "image": 16}
 _MIN_SIDE = 64
-_SETTING_WORDS = {
-    storyboard_pb2.SETTING_INTERIOR: "interior",
-    storyboard_pb2.SETTING_EXTERIOR: "exterior",
-    storyboard_pb2.SETTING_BOTH: "interior and exterior",
-}
 
 
 @dataclass(frozen=True)
@@ -67,16 +63,7 @@ def shot_prompt(entry: BoardShot, matches: Sequence[Match], elements: Mapping[st
             text = f"{text.rstrip('.')} at {element.trigger}." if text else f"At {element.trigger}."
         else:
             text = f"{text.rstrip('.')}, with {element.trigger}." if text else f"With {element.trigger}."
-    place = _place(entry.scene)
-    return ". ".join(part.rstrip(".") for part in (text, place) if part) + "." if text or place else ""
-
-
-def _place(scene: storyboard_pb2.Scene | None) -> str:
-    if scene is None:
-        return ""
-    words = [scene.location.title() if scene.location.isupper() else scene.location]
-    words += [_SETTING_WORDS.get(scene.setting, ""), scene.time_of_day.lower()]
-    return ", ".join(word for word in words if word)
+    return with_place(text, entry.scene)
 
 
 def fill_request(

@@ -40,57 +40,16 @@ class JobTracker:
     def submit(self, scene: bpy.types.Scene, build: BuildRequest, **fields: object) -> bpy.types.PropertyGroup:
         """Record the job in the scene at once (so a crash cannot forget it), then build and submit it off the
         main thread. `build` runs on a worker thread (it may upload files)."""
-        job = scene.milimo.jobs.add()
-        for name, value in fields.items():
-            setattr(job, name, value)
-        job.client_request_id = uuid.uuid4().hex
-        key, scene_name = job.client_request_id, scene.name
+        return self.submit_many(scene, [(build, fields)])[0]
 
-        def send(client: Client) -> jobs_pb2.Job:
-            request = build(client)
-            mainthread.post(lambda: self._remember_request(scene_name, key, request))
-            return client.jobs.Submit(
-                jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"}),
-                timeout=30,
-            )
-
-        self.connection.call(
-            send,
-            on_done=lambda queued: self._queued(scene_name, key, queued),
-            on_error=lambda message: self._failed_to_submit(scene_name, key, message),
-        )
-        return job
-
-    def submit_many(self, scene: bpy.types.Scene, shots: list[tuple[BuildRequest, dict[str, object]]]) -> None:
+    def submit_many(
+        self, scene: bpy.types.Scene, shots: list[tuple[BuildRequest, dict[str, object]]]
+    ) -> list[bpy.types.PropertyGroup]:
         """Several jobs in one `SubmitBatch` (all or none), so the daemon queues them in the given order."""
-        keys = []
-        for _build, fields in shots:
-            job = scene.milimo.jobs.add()
-            for name, value in fields.items():
-                setattr(job, name, value)
-            job.client_request_id = uuid.uuid4().hex
-            keys.append(job.client_request_id)
-        scene_name = scene.name
-
-        def send(client: Client) -> list[jobs_pb2.Job]:
-            batch = []
-            for (build, _fields), key in zip(shots, keys, strict=True):
-                request = build(client)
-                mainthread.post(lambda key=key, request=request: self._remember_request(scene_name, key, request))
-                batch.append(
-                    jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"})
-                )
-            return list(client.jobs.SubmitBatch(jobs_pb2.SubmitBatchRequest(jobs=batch), timeout=60).jobs)
-
-        def queued(jobs: list[jobs_pb2.Job]) -> None:
-            for key, job in zip(keys, jobs, strict=True):
-                self._queued(scene_name, key, job)
-
-        def failed(message: str) -> None:
-            for key in keys:
-                self._failed_to_submit(scene_name, key, message)
-
-        self.connection.call(send, on_done=queued, on_error=failed)
+        entries = [_record(scene, fields) for _build, fields in shots]
+        builds = [(entry.client_request_id, build) for entry, (build, _) in zip(entries, shots, strict=True)]
+        self._send(scene.name, builds)
+        return entries
 
     def cancel(self, job_id: str) -> None:
         self.connection.call(
@@ -122,28 +81,38 @@ class JobTracker:
 
     def _resend(self, scene_name: str, job: bpy.types.PropertyGroup) -> None:
         request = json_format.Parse(job.request_json, jobs_pb2.JobRequest())
-        key = job.client_request_id
-        self.connection.call(
-            lambda client: client.jobs.Submit(
-                jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"}),
-                timeout=30,
-            ),
-            on_done=lambda queued: self._queued(scene_name, key, queued),
-            on_error=lambda message: self._failed_to_submit(scene_name, key, message),
-        )
+        self._send(scene_name, [(job.client_request_id, lambda _client: request)])
 
-    def _by_key(self, scene_name: str, key: str) -> bpy.types.PropertyGroup | None:
-        scene = bpy.data.scenes.get(scene_name)
-        if scene is None:
-            return None
-        return next((job for job in scene.milimo.jobs if job.client_request_id == key), None)
+    def _send(self, scene_name: str, builds: list[tuple[str, BuildRequest]]) -> None:
+        """Worker thread: build each request (remembering it in its entry) and queue them all in one batch, each
+        with its entry's idempotency key."""
+
+        def send(client: Client) -> list[jobs_pb2.Job]:
+            batch = []
+            for key, build in builds:
+                request = build(client)
+                mainthread.post(lambda key=key, request=request: self._remember_request(scene_name, key, request))
+                batch.append(
+                    jobs_pb2.SubmitJobRequest(request=request, client_request_id=key, labels={LABEL: "blender"})
+                )
+            return list(client.jobs.SubmitBatch(jobs_pb2.SubmitBatchRequest(jobs=batch), timeout=60).jobs)
+
+        def queued(jobs: list[jobs_pb2.Job]) -> None:
+            for (key, _build), job in zip(builds, jobs, strict=True):
+                self._queued(scene_name, key, job)
+
+        def failed(message: str) -> None:
+            for key, _build in builds:
+                self._failed_to_submit(scene_name, key, message)
+
+        self.connection.call(send, on_done=queued, on_error=failed)
 
     def _remember_request(self, scene_name: str, key: str, request: jobs_pb2.JobRequest) -> None:
-        if (job := self._by_key(scene_name, key)) is not None:
+        if (job := by_key(scene_name, key)) is not None:
             job.request_json = json_format.MessageToJson(request, indent=None)
 
     def _queued(self, scene_name: str, key: str, queued: jobs_pb2.Job) -> None:
-        job = self._by_key(scene_name, key)
+        job = by_key(scene_name, key)
         if job is None:
             return  # the scene or the job entry was deleted meanwhile; the daemon's job runs on unobserved
         job.job_id = queued.id
@@ -152,7 +121,7 @@ class JobTracker:
         redraw_sequencers()
 
     def _failed_to_submit(self, scene_name: str, key: str, message: str) -> None:
-        if (job := self._by_key(scene_name, key)) is not None:
+        if (job := by_key(scene_name, key)) is not None:
             job.status = "FAILED"
             job.message = message
         redraw_sequencers()
@@ -229,6 +198,22 @@ class JobTracker:
                 job_id, status="LOST", message="The daemon no longer knows this job (another data directory?)"
             )
         )
+
+
+def by_key(scene_name: str, key: str) -> bpy.types.PropertyGroup | None:
+    """The job entry of `scene_name` recorded under the idempotency key `key`."""
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is None:
+        return None
+    return next((job for job in scene.milimo.jobs if job.client_request_id == key), None)
+
+
+def _record(scene: bpy.types.Scene, fields: dict[str, object]) -> bpy.types.PropertyGroup:
+    job = scene.milimo.jobs.add()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.client_request_id = uuid.uuid4().hex
+    return job
 
 
 def is_active(job: bpy.types.PropertyGroup) -> bool:

@@ -48,10 +48,6 @@ def drain(budget_s: float = BUDGET_S) -> float:
     return BUSY_INTERVAL_S if not _posted.empty() else IDLE_INTERVAL_S
 
 
-def pending() -> bool:
-    return not _posted.empty()
-
-
 def start() -> None:
     if not bpy.app.timers.is_registered(drain):
         # persistent: keep draining across File > Open, which otherwise drops every timer.

@@ -7,6 +7,7 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from . import compat, models, requests, session, timeline
+from .jobs import BuildRequest
 from .requests import ShotSpec
 from .timeline import NoTarget, Target
 
@@ -33,22 +34,8 @@ def shot_spec(scene: bpy.types.Scene, target: Target, prompt: str, seed: int, mo
     )
 
 
-def submit_shot(scene: bpy.types.Scene, spec: ShotSpec, label: str = "") -> bpy.types.PropertyGroup:
-    project_id = scene.milimo.project_id
-    return session.tracker().submit(
-        scene,
-        lambda client: requests.build(spec, client, project_id),
-        kind="animatic" if spec.model == requests.ANIMATIC else "video",
-        label=label or spec.prompt,
-        frame_start=spec.target.frame_start,
-        frames=spec.target.frames,
-        channel=spec.target.channel,
-        placeholder=spec.target.placeholder,
-        replaces=spec.target.replaces,
-        prompt=spec.prompt,
-        seed=spec.seed,
-        model=spec.model,
-    )
+def submit_shot(scene: bpy.types.Scene, spec: ShotSpec) -> bpy.types.PropertyGroup:
+    return session.tracker().submit(scene, _builder(spec, scene.milimo.project_id), **_fields(spec))
 
 
 class SequencerOperator(bpy.types.Operator):
@@ -237,7 +224,7 @@ class MILIMO_OT_generate_placeholders(SequencerOperator):
         return {"FINISHED"}
 
 
-def _builder(spec: ShotSpec, project_id: str):
+def _builder(spec: ShotSpec, project_id: str) -> BuildRequest:
     return lambda client: requests.build(spec, client, project_id)
 
 
@@ -249,6 +236,7 @@ def _fields(spec: ShotSpec) -> dict[str, object]:
         "frames": spec.target.frames,
         "channel": spec.target.channel,
         "placeholder": spec.target.placeholder,
+        "replaces": spec.target.replaces,
         "prompt": spec.prompt,
         "seed": spec.seed,
         "model": spec.model,

@@ -25,7 +25,7 @@ from . import compat, mainthread, session, timeline_otio
 from .connection import describe
 from .panels import SequencerPanel
 from .timeline import redraw_sequencers
-from .timeline_otio import ImportPlan, ImportReport, StripData
+from .timeline_otio import ImportPlan, ImportReport
 
 SLICE_S = 0.008  # main-thread time per import slice: half a 60 Hz frame, the rest is Blender's to redraw
 SHOWN_WARNINGS = 3  # warnings named in the report; the console gets them all
@@ -180,7 +180,7 @@ class _Placer:
         self.scene_name = scene_name
         self.plan = plan
         self.path = path
-        self.report = ImportReport(warnings=list(plan.warnings), missing_files=list(plan.missing_files))
+        self.report = ImportReport.of(plan)
         self.index = 0
 
     def step(self) -> None:
@@ -192,7 +192,7 @@ class _Placer:
         strips = self.plan.strips
         try:
             while self.index < len(strips) and time.perf_counter() < deadline:
-                self._add(scene, strips[self.index])
+                self.report.add(scene, strips[self.index])
                 self.index += 1
         except Exception as error:  # a strip Blender refuses must end the import with a sentence, not a traceback
             _end(f"Import of {self.path} stopped at strip {strips[self.index].name!r}: {error}")
@@ -203,13 +203,6 @@ class _Placer:
             mainthread.post(self.step)
         else:
             _end(self._summary(scene), self.report.warnings)
-
-    def _add(self, scene: bpy.types.Scene, strip: StripData) -> None:
-        warning = timeline_otio.add_strip(scene, strip)
-        if warning:
-            self.report.warnings.append(warning)
-        else:
-            self.report.strips += 1
 
     def _summary(self, scene: bpy.types.Scene) -> str:
         text = f"Imported {self.report.strips} strips from {Path(self.path).name} into scene {scene.name!r}."

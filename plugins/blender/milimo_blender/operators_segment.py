@@ -30,7 +30,7 @@ from milimo.client.client import Client
 from milimo.v1 import jobs_pb2, segmentation_pb2_grpc
 from milimo.v1 import segmentation_pb2 as seg
 
-from . import compat, mainthread, models, requests, results, session, timeline
+from . import compat, jobs, mainthread, models, requests, results, session, timeline
 from .operators import SequencerOperator
 from .panels import SequencerPanel
 from .preview_coords import image_to_region, region_to_image
@@ -88,7 +88,7 @@ def picked_source(scene: bpy.types.Scene) -> tuple[bpy.types.Strip, int]:
         raise NotReady(f"Move the playhead over {strip.name}: the object is picked on the frame under it")
     if not Path(bpy.path.abspath(strip.filepath)).is_file():
         raise NotReady(f"The file of {strip.name} is missing: {bpy.path.abspath(strip.filepath)}")
-    return strip, round(timeline.source_frame(strip, frame))  # frame_start is a float in Blender 4.2+
+    return strip, timeline.source_frame(strip, frame)
 
 
 def _unavailable(missing: str) -> NotReady:
@@ -224,29 +224,12 @@ def _propagate(sam: segmentation_pb2_grpc.SegmentationStub, session_id: str, run
 tracks: dict[str, TrackRun] = {}
 
 
-def align(strip: bpy.types.Strip, source: bpy.types.Strip) -> None:
-    """Show `strip` exactly over `source`: frame N of its file over frame N of the source's (same start and
-    trims), drawn with the same transform, crop and flips. `strip` starts where `source` does."""
-    strip.frame_offset_start = source.frame_offset_start
-    # A file a frame longer or shorter than the source still ends where the source does, where it can.
-    strip.frame_offset_end = max(0, source.frame_offset_end + strip.frame_duration - source.frame_duration)
-    for name in ("offset_x", "offset_y", "scale_x", "scale_y", "rotation", "origin"):
-        setattr(strip.transform, name, getattr(source.transform, name))
-    for name in ("min_x", "max_x", "min_y", "max_y"):
-        setattr(strip.crop, name, getattr(source.crop, name))
-    strip.use_flip_x, strip.use_flip_y = source.use_flip_x, source.use_flip_y
-
-
 def place_matte(
     scene: bpy.types.Scene, source: bpy.types.Strip, matte: Matte, job: bpy.types.PropertyGroup
 ) -> bpy.types.Strip:
     """The matte on the first channel above the source that is free where the source plays, aligned to the
     source and tagged."""
-    channel = timeline.free_channel(scene, source.channel + 1, source.frame_final_start, source.frame_final_end)
-    strip = compat.top_strips(scene).new_movie(
-        name=f"{source.name} matte"[:63], filepath=matte.path, channel=channel, frame_start=round(source.frame_start)
-    )
-    align(strip, source)
+    strip = results.lay_over(scene, source, matte.path, f"{source.name} matte"[:63])
     strip["milimo_matte_of"] = source.name
     strip["milimo_asset_id"] = matte.asset_id
     strip["milimo_track_asset_id"] = matte.track_asset_id
@@ -256,25 +239,17 @@ def place_matte(
     return strip
 
 
-def _entry(scene_name: str, key: str) -> tuple[bpy.types.Scene, bpy.types.PropertyGroup] | None:
-    scene = bpy.data.scenes.get(scene_name)
-    if scene is None:
-        return None
-    job = next((job for job in scene.milimo.jobs if job.client_request_id == key), None)
-    return None if job is None else (scene, job)
-
-
 def _progress(scene_name: str, key: str, percent: float, message: str) -> None:
-    if (found := _entry(scene_name, key)) is not None and found[1].status == "RUNNING":
-        found[1].progress, found[1].message = percent, message
+    if (job := jobs.by_key(scene_name, key)) is not None and job.status == "RUNNING":
+        job.progress, job.message = percent, message
         timeline.redraw_sequencers()
 
 
 def _tracked(scene_name: str, key: str, matte: Matte) -> None:
     tracks.pop(key, None)
-    if (found := _entry(scene_name, key)) is None:
+    if (job := jobs.by_key(scene_name, key)) is None:
         return
-    scene, job = found
+    scene = bpy.data.scenes[scene_name]
     job.status, job.progress = "SUCCEEDED", 100
     source = compat.top_strips(scene).get(job.anchor)
     if source is None:
@@ -287,10 +262,10 @@ def _tracked(scene_name: str, key: str, matte: Matte) -> None:
 
 def _track_failed(scene_name: str, key: str, message: str) -> None:
     run = tracks.pop(key, None)
-    if (found := _entry(scene_name, key)) is not None:
+    if (job := jobs.by_key(scene_name, key)) is not None:
         cancelled = run is not None and run.cancelled.is_set()
-        found[1].status = "CANCELLED" if cancelled else "FAILED"
-        found[1].message = "" if cancelled else message
+        job.status = "CANCELLED" if cancelled else "FAILED"
+        job.message = "" if cancelled else message
     timeline.redraw_sequencers()
 
 
@@ -632,11 +607,6 @@ class MILIMO_PT_segment(SequencerPanel):
         names = models.segmenters()[:1] + models.image_models()[:1]
         if names:
             layout.label(text=f"Models: {', '.join(names)}")
-        for job in scene.milimo.jobs:
-            if job.kind == "track" and job.client_request_id in tracks:
-                row = layout.row()
-                row.progress(factor=job.progress / 100, type="BAR", text=job.message or job.label)
-                row.operator("milimo.cancel_track", text="", icon="X").key = job.client_request_id
 
 
 CLASSES = (

@@ -22,6 +22,7 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from milimo.client.client import Client
+from milimo.scene_place import with_place
 from milimo.v1 import common_pb2, jobs_pb2, projects_pb2, storyboard_pb2
 
 from . import compat, jobs, mainthread, operators, requests, session, timeline
@@ -37,11 +38,6 @@ PARSERS = [
     ("text", "Plain text", "Free-form text: paragraphs become shots"),
     ("llm", "Language model", "The daemon's prompt model reads the script (falls back to the rules on failure)"),
 ]
-SETTING_WORDS = {
-    storyboard_pb2.SETTING_INTERIOR: "interior",
-    storyboard_pb2.SETTING_EXTERIOR: "exterior",
-    storyboard_pb2.SETTING_BOTH: "interior and exterior",
-}
 WARNING_PREFIX = "warning: "  # how the screenplay job logs a parser's fallback
 MARKER_NAME_MAX = 63  # Blender's limit for a marker's name
 
@@ -90,24 +86,10 @@ class ImportProgress:
 imports: dict[str, ImportProgress] = {}
 
 
-# ---- the shot's prompt: milimo.storyboard.generate.shot_prompt, without element triggers -------------------------
-# Placeholders are generated as plain shots, not through the board, so the prompt names no element triggers.
-
-
 def shot_prompt(shot: projects_pb2.Shot, scene: storyboard_pb2.Scene | None) -> str:
-    """The shot's description (or action), then where and when its scene happens: "Mara waits. Harbour Diner,
-    interior, night." """
-    text = (shot.description or shot.action).strip()
-    parts = [part.rstrip(".") for part in (text, _place(scene)) if part]
-    return ". ".join(parts) + "." if parts else ""
-
-
-def _place(scene: storyboard_pb2.Scene | None) -> str:
-    if scene is None:
-        return ""
-    words = [scene.location.title() if scene.location.isupper() else scene.location]
-    words += [SETTING_WORDS.get(scene.setting, ""), scene.time_of_day.lower()]
-    return ", ".join(word for word in words if word)
+    """The shot's description (or action), then where and when its scene happens, as the daemon's storyboard
+    generation writes it (placeholders are generated as plain shots, so no element triggers)."""
+    return with_place((shot.description or shot.action).strip(), scene)
 
 
 def scene_frames(frames: int, project_fps: Fraction, scene_fps: Fraction) -> int:

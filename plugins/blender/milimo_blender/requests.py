@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -35,9 +35,6 @@ class ShotSpec:
     fps: Fraction
     scene_heading: str = ""
     condition: Condition | None = None
-
-    def varied(self, **changes: object) -> ShotSpec:
-        return replace(self, **changes)
 
 
 def scene_fps(scene: bpy.types.Scene) -> Fraction:

@@ -23,7 +23,6 @@ class ResultFile:
     asset_id: str
     path: str
     has_audio: bool
-    frames: int
 
 
 def media_dir() -> str:
@@ -48,7 +47,7 @@ def fetch(client: Client, job_id: str, target_dir: str) -> list[ResultFile]:
         target = folder / f"{job_id}-{index}{Path(asset.filename).suffix or '.mp4'}"
         if not (target.exists() and target.stat().st_size == asset.size):
             _copy_or_download(client, asset, target)
-        files.append(ResultFile(asset_id, str(target), asset.media.has_audio, int(asset.media.frames)))
+        files.append(ResultFile(asset_id, str(target), asset.media.has_audio))
     return files
 
 
@@ -73,14 +72,8 @@ def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[Resu
     result = files[0]
     strips = compat.top_strips(scene)
     anchor = strips.get(job.anchor) if job.anchor else None
-    if anchor is not None:
-        # A clip made from the anchor's whole file (an inpainted copy): lay it over the anchor, frame for frame.
-        start, end = anchor.frame_final_start, anchor.frame_final_end
-        channel = free_channel(scene, anchor.channel + 1, start, end)
-        movie = strips.new_movie(
-            name=_name(job), filepath=result.path, channel=channel, frame_start=round(anchor.frame_start)
-        )
-        movie.frame_offset_start, movie.frame_offset_end = anchor.frame_offset_start, anchor.frame_offset_end
+    if anchor is not None:  # a clip made from the anchor's whole file (an inpainted copy)
+        movie = lay_over(scene, anchor, result.path, _name(job))
     else:
         start, end = job.frame_start, job.frame_start + job.frames
         previous = _remove_replaced(scene, job.replaces)
@@ -99,6 +92,30 @@ def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[Resu
         sound.frame_offset_start, sound.frame_offset_end = movie.frame_offset_start, movie.frame_offset_end
         _tag(sound, job, result, previous)
     return movie
+
+
+def lay_over(scene: bpy.types.Scene, source: bpy.types.Strip, path: str, name: str) -> bpy.types.Strip:
+    """A movie of `path` (a file made from `source`'s whole file) on the first channel above `source` that is free
+    where it plays, shown exactly over it."""
+    channel = free_channel(scene, source.channel + 1, source.frame_final_start, source.frame_final_end)
+    strip = compat.top_strips(scene).new_movie(
+        name=name, filepath=path, channel=channel, frame_start=round(source.frame_start)
+    )
+    align(strip, source)
+    return strip
+
+
+def align(strip: bpy.types.Strip, source: bpy.types.Strip) -> None:
+    """Show `strip` exactly over `source`: frame N of its file over frame N of the source's (same start and
+    trims), drawn with the same transform, crop and flips. `strip` starts where `source` does."""
+    strip.frame_offset_start = source.frame_offset_start
+    # A file a frame longer or shorter than the source still ends where the source does, where it can.
+    strip.frame_offset_end = max(0, source.frame_offset_end + strip.frame_duration - source.frame_duration)
+    for name in ("offset_x", "offset_y", "scale_x", "scale_y", "rotation", "origin"):
+        setattr(strip.transform, name, getattr(source.transform, name))
+    for name in ("min_x", "max_x", "min_y", "max_y"):
+        setattr(strip.crop, name, getattr(source.crop, name))
+    strip.use_flip_x, strip.use_flip_y = source.use_flip_x, source.use_flip_y
 
 
 def _name(job: bpy.types.PropertyGroup) -> str:

@@ -37,21 +37,13 @@ class Condition:
     is_movie: bool
 
 
-def strip_end(strip: bpy.types.Strip) -> int:
-    return strip.frame_final_end
-
-
 def is_placeholder(strip: bpy.types.Strip) -> bool:
     return strip.type in PLACEHOLDER_TYPES and bool(strip.get(PLACEHOLDER_KEY))
 
 
-def is_generated(strip: bpy.types.Strip) -> bool:
-    return bool(strip.get("milimo_job_id"))
-
-
 def is_regenerable(strip: bpy.types.Strip) -> bool:
     """A generated shot (not an inpainted copy or a matte), which Regenerate and Vary can remake."""
-    return is_generated(strip) and strip.get("milimo_kind", "video") in ("video", "animatic")
+    return bool(strip.get("milimo_job_id")) and strip.get("milimo_kind", "video") in ("video", "animatic")
 
 
 def placeholders(scene: bpy.types.Scene) -> list[bpy.types.Strip]:

@@ -44,6 +44,7 @@ from google.protobuf import json_format
 
 from milimo.errors import MilimoError
 from milimo.otio import conventions
+from milimo.otio.tree import timeline_rate
 from milimo.v1 import jobs_pb2
 
 from . import compat, requests
@@ -129,6 +130,18 @@ class ImportReport:
     strips: int = 0
     warnings: list[str] = field(default_factory=list)
     missing_files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, plan: ImportPlan) -> ImportReport:
+        return cls(warnings=list(plan.warnings), missing_files=list(plan.missing_files))
+
+    def add(self, scene: bpy.types.Scene, strip: StripData) -> None:
+        """Main thread: place `strip`, counting it, or noting why Blender refused it."""
+        warning = add_strip(scene, strip)
+        if warning:
+            self.warnings.append(warning)
+        else:
+            self.strips += 1
 
 
 # ---- Blender to OTIO ---------------------------------------------------------------------------------------------
@@ -435,24 +448,10 @@ def import_timeline(timeline: otio.schema.Timeline, scene: bpy.types.Scene, base
     The scene should hold no strips: Blender moves a strip that would cover another to a free channel."""
     plan = plan_import(timeline, shot_defaults(scene), base_dir)
     apply_settings(scene, plan.scene)
-    report = ImportReport(warnings=list(plan.warnings), missing_files=list(plan.missing_files))
+    report = ImportReport.of(plan)
     for strip in plan.strips:
-        warning = add_strip(scene, strip)
-        if warning:
-            report.warnings.append(warning)
-        else:
-            report.strips += 1
+        report.add(scene, strip)
     return report
-
-
-def timeline_rate(timeline: otio.schema.Timeline) -> float:
-    """Its start time's rate, else its first clip's, else 24 (as `milimo fill` reads it)."""
-    if timeline.global_start_time is not None:
-        return timeline.global_start_time.rate
-    for clip in timeline.find_clips():
-        if clip.source_range is not None:
-            return clip.source_range.duration.rate
-    return 24.0
 
 
 def exact_rate(rate: float) -> Fraction:

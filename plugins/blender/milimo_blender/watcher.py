@@ -49,10 +49,6 @@ class JobWatcher:
             call.cancel()  # reopen over the new set
         self._wake.set()
 
-    def following(self) -> set[str]:
-        with self._lock:
-            return set(self._seen)
-
     def close(self) -> None:
         self._closed.set()
         self._wake.set()
