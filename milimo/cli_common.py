@@ -21,11 +21,11 @@ from rich.progress import (
 
 from milimo import config as settings
 from milimo.client import Client
+from milimo.client.batch import status_name
 from milimo.v1 import jobs_pb2
 
 console = Console(stderr=True)
 
-STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_").lower() for name, value in jobs_pb2.JobStatus.items()}
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", envvar=settings.CONFIG_ENV)]
 
 
@@ -36,10 +36,6 @@ def open_client(config_file: Path | None = None) -> Client:
 def fail(message: str) -> NoReturn:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
-
-
-def status_name(status: int) -> str:
-    return STATUS_NAMES.get(status, str(status))
 
 
 def asset_id_of(client: Client, value: str, option: str, project: str) -> str:

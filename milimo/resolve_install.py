@@ -20,10 +20,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -36,7 +37,7 @@ WHEEL_BUILDER = REPO / "scripts" / "client_wheel.py"
 PACKAGE = "milimo_resolve"
 SCRIPT = "Milimo.py"
 SUPPORT_LINE = 'SUPPORT_DIR = ""'  # the line of Milimo.py the installer fills in
-MINIMUM_PYTHON = (3, 11)
+MINIMUM_PYTHON = (3, 11)  # as the script says it (milimo_resolve/message.py; a test keeps them equal)
 PROBE = "import json, sys; print(json.dumps([list(sys.version_info[:3]), sys.prefix != sys.base_prefix]))"
 
 
@@ -151,12 +152,17 @@ def describe(install_plan: InstallPlan) -> list[str]:
     """The steps, for the user (and all a dry run does)."""
     python = install_plan.python
     where = "its virtual environment" if python.virtual else "its per-user site-packages (--user)"
+    *names, last = ["the Milimo client wheel", *requirement_names(wheel_builder().REQUIREMENTS)]
     return [
         f"script:  {install_plan.script}",
         f"package: {install_plan.package}  (results download to {install_plan.support / 'media'})",
-        f"client:  the Milimo client wheel, grpcio, grpcio-health-checking, protobuf and opentimelineio into "
-        f"Python {python.version_text} at {python.path}, {where}",
+        f"client:  {', '.join(names)} and {last} into Python {python.version_text} at {python.path}, {where}",
     ]
+
+
+def requirement_names(requirements: Iterable[str]) -> list[str]:
+    """The distributions that requirement strings name: "protobuf>=7.35.1,<8" → "protobuf"."""
+    return [re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0] for requirement in requirements]
 
 
 def copy_files(install_plan: InstallPlan) -> None:

@@ -19,6 +19,9 @@ from milimo import resolve_install
 from milimo.errors import InvalidArgument
 from milimo.resolve_cli import resolve_app
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "resolve"))
+from milimo_resolve import message
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "resolve"
 FILES = sorted(path.name for path in (PLUGIN / "milimo_resolve").glob("*.py"))
@@ -191,3 +194,7 @@ def test_install_puts_the_client_library_into_a_fresh_python(tmp_path, monkeypat
     assert (plan.wheel_dir / f"milimo_client-{resolve_install.wheel_builder().version()}-py3-none-any.whl").is_file()
     assert steps[0] == f"copying the script to {plan.script}"
     assert steps[-1] == f"checking that the script imports in {python}"
+
+
+def test_the_installer_and_the_script_want_the_same_python():
+    assert message.MINIMUM_PYTHON == resolve_install.MINIMUM_PYTHON

@@ -112,7 +112,9 @@ def test_shots_that_cannot_be_made_say_which_marker_and_why():
 
     with pytest.raises(InvalidArgument, match=r"marker 0 .*note: write what the shot shows"):
         requests.shot_request(empty, ANIMATIC_64, 24.0)
-    with pytest.raises(InvalidArgument, match=r"marker 50 'too long': duration: must be 1 to 1000 frames \(is 1200\)"):
+    with pytest.raises(
+        InvalidArgument, match=r"marker 50 'too long': duration: must be 1 to 1000 frames at 24 fps \(got 1200\)"
+    ):
         requests.shot_request(long, ANIMATIC_64, 24.0)
     with pytest.raises(InvalidArgument, match=r"marker 2000 'bad': customData.milimo.request: unknown request kind"):
         requests.shot_request(image, ANIMATIC_64, 24.0)

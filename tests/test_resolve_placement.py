@@ -11,19 +11,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import opentimelineio as otio
 import pytest
 
 from milimo.config import ClientConfig
 from milimo.media.ops import probe
+from milimo.otio import conventions
 from milimo.v1 import jobs_pb2
 from tests.daemon_process import DaemonProcess
 from tests.helpers import animatic, wait_for, wait_status
-from tests.resolve_double import MediaPoolItem, Timeline, TimelineItem, new_resolve
+from tests.resolve_double import MediaPoolItem, Resolve, Timeline, TimelineItem, new_resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "resolve"))
 from milimo_resolve import placement
 from milimo_resolve.controller import Controller
-from milimo_resolve.placeholders import CLIP, MARKER, Shot, marker_shots
+from milimo_resolve.placeholders import MARKER, Shot, clip_shots, marker_shots
 
 FRAMES = 12
 
@@ -144,35 +146,48 @@ def test_a_clip_placeholders_result_goes_above_it(generated):
     holder = plate(86448, FRAMES, "Solid Color")
     holder.AddMarker(0, "Cyan", "Milimo", "Rain on a tin roof.", 1)
     timeline.tracks["video"][1].add(holder)
-    shot = Shot("clip V2 48", CLIP, "Solid Color", "Rain on a tin roof.", 48, FRAMES, track=2, marker_frame=0)
+    (shot,) = clip_shots(timeline)
 
     where = placement.place(project, timeline, shot, generated)  # V1 is free there, but the result must cover V2
     assert placement.link_marker(timeline, shot, {"job_id": "j-1", "asset_id": "a-1"})
 
+    assert (shot.start, shot.track) == (48, 2)
     assert where.track == 3
     assert items(timeline, 3) == [(generated.name, 86448, 86460)]
     assert json.loads(holder.GetMarkerCustomData(0)) == {"milimo": {"job_id": "j-1", "asset_id": "a-1"}}
 
 
-def test_the_double_keeps_resolves_pitfalls(generated):
-    """Why placement works as it does: a naive append is dropped, Insert* ripples V1, indices start at 1."""
-    resolve = new_resolve()
-    project = resolve.GetProjectManager().GetCurrentProject()
-    timeline = project.GetCurrentTimeline()
-    media_pool = project.GetMediaPool()
-    (clip,) = media_pool.ImportMedia([str(generated)])
-    timeline.tracks["video"][0].add(plate(86400, 48))
+def test_an_otio_placeholders_placed_result_is_not_generated_again(milimo, tmp_path):
+    """An OTIO placeholder keeps no note of its result (Resolve's export still shows it unfilled), so Generate
+    with nothing chosen must know from the window's own rows that it is made."""
+    resolve = Resolve()
+    board = otio.schema.Timeline(name="Board", global_start_time=otio.opentime.RationalTime(86400, 24))
+    track = otio.schema.Track(name="Video 1")
+    track.append(otio.schema.Gap(duration=otio.opentime.RationalTime(24, 24)))
+    request = jobs_pb2.JobRequest(animatic=jobs_pb2.AnimaticRequest(description="Gulls over the pier."))
+    track.append(conventions.make_placeholder("Pier", request, otio.opentime.RationalTime(FRAMES, 24)))
+    board.tracks.append(track)
+    otio.adapters.write_to_file(board, str(tmp_path / "board.otio"))
+    resolve.project.GetMediaPool().ImportTimelineFromFile(str(tmp_path / "board.otio"), {"timelineName": "Board"})
+    controller = Controller(resolve, ClientConfig(address=milimo.address), tmp_path / "window")
+    controller.start()
+    try:
+        controller.choose("", 64, 64)
+        controller.generate()
 
-    overlapping = {"mediaPoolItem": clip, "startFrame": 0, "endFrame": FRAMES, "trackIndex": 1, "recordFrame": 86410}
-    relative = {**overlapping, "recordFrame": 60}  # an offset, not an absolute frame: lands before the timeline
-    assert media_pool.AppendToTimeline([overlapping]) == []
-    assert [item.GetStart() for item in media_pool.AppendToTimeline([relative])] == [60]
-    assert timeline.GetItemListInTrack("video", 0) is None
-    timeline.SetCurrentTimecode("01:00:01:00")
-    timeline.InsertGeneratorIntoTimeline("Solid Color")
-    assert items(timeline, 1) == [
-        (generated.name, 60, 72),
-        ("plate", 86400, 86424),
-        ("Solid Color", 86424, 86544),
-        ("plate", 86544, 86568),  # the plate was split at the playhead and its tail moved later
-    ]
+        def ready() -> bool:
+            controller.tick()
+            return bool(controller.jobs) and (controller.jobs[0].importable or controller.jobs[0].status == "error")
+
+        wait_for(ready, what="the placeholder's shot to be generated and downloaded")
+        controller.import_results()
+        row = controller.jobs[0]
+        assert (row.status, row.message) == ("placed", "V2 at 01:00:01:00"), controller.notice
+        assert [shot.key for shot in controller.shots] == ["otio V1 24"]  # still unfilled in Resolve's export
+
+        controller.generate()
+    finally:
+        controller.close()
+
+    assert controller.notice == "No shot to generate: choose one in the list."
+    assert controller.jobs == [row]

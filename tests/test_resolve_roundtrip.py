@@ -69,7 +69,7 @@ def test_a_real_resolve_export_keeps_its_resolve_metadata_through_fill(milimo, t
     marked, output = tmp_path / "picchu-marked.otio", tmp_path / "picchu-filled.otio"
     progress: list[tuple[float, str]] = []
 
-    assert roundtrip.prepare(RESOLVE_EXPORT, marked, shots, SETTINGS, 24.0) == 3
+    roundtrip.prepare(RESOLVE_EXPORT, marked, shots, SETTINGS, 24.0)
     result = roundtrip.run_fill(client, marked, output, SETTINGS, lambda *report: progress.append(report))
 
     assert (result.placeholders, result.filled, result.failed, result.differences) == (3, 3, [], [])
@@ -106,14 +106,6 @@ def test_a_real_resolve_export_keeps_its_resolve_metadata_through_fill(milimo, t
     jobs_before = job_count(client)
     again = roundtrip.run_fill(client, marked, tmp_path / "again.otio", SETTINGS, lambda *report: None)
     assert again.filled == 3 and job_count(client) == jobs_before  # the jobs of the first run are found again
-
-    imported = new_resolve().project.GetMediaPool().ImportTimelineFromFile(str(output), {"timelineName": "Picchu"})
-    assert imported.GetTrackCount("video") == 10
-    assert [(i.GetStart(), i.GetDuration()) for i in imported.GetItemListInTrack("video", 9)] == [
-        (86410, 12),
-        (87000, 8),
-    ]
-    assert [(i.GetStart(), i.GetDuration()) for i in imported.GetItemListInTrack("video", 10)] == [(86415, 9)]
 
 
 def test_the_windows_round_trip_imports_a_new_timeline(milimo, tmp_path):

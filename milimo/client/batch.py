@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 STREAM_MAX = 1000  # job ids one WatchMany stream takes
+STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_").lower() for name, value in jobs_pb2.JobStatus.items()}
+
+
+def status_name(status: int) -> str:
+    """A job status as people read it: "queued", "running", "succeeded"…, or its number when it is unknown."""
+    return STATUS_NAMES.get(status, str(status))
 
 
 @dataclass

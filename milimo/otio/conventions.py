@@ -36,6 +36,7 @@ NAMESPACE = "milimo"  # the key of Milimo's metadata and generator parameters
 VERSION = 1
 SHOT_MEDIA_KEY = "milimo.shot"  # where a filled clip keeps its generator among its media references
 SHOT_KINDS = ("animatic", "video")  # request kinds that make a clip of a given length
+SHOT_FRAMES_MAX = 1000  # the longest shot a placeholder (or a Resolve shot) may ask for
 FILL_KEYS = frozenset({"job_id", "asset_id", "kind", "seed", "model"})  # what filling adds to metadata["milimo"]
 EDL_COMMENT_PREFIX = "MILIMO:"  # an EDL comment line `* MILIMO: {json}` (see carriers.py)
 FCP_PARAMETER_ID = "milimo"  # the FCP XML generator parameter holding the JSON (see carriers.py)
@@ -179,16 +180,19 @@ class ShotFrames:
     rate: float
 
 
+def checked_frames(frames: int, rate: float, field: str) -> ShotFrames:
+    """A shot's length, checked against the rule every Milimo clip keeps: 1 to SHOT_FRAMES_MAX frames."""
+    if not 1 <= frames <= SHOT_FRAMES_MAX:
+        raise InvalidArgument(field, f"must be 1 to {SHOT_FRAMES_MAX} frames at {rate:g} fps (got {frames})")
+    return ShotFrames(frames, rate)
+
+
 def shot_frames(clip: otio.schema.Clip, rate: float, where: str) -> ShotFrames:
     """The clip's duration in whole frames at `rate`: the frame count of what fills it."""
     if clip.source_range is None:
         raise InvalidArgument(f"{where}: source_range", "a placeholder needs a source range (its duration)")
     frames = round(clip.source_range.duration.rescaled_to(rate).value)
-    if not 1 <= frames <= 1000:
-        raise InvalidArgument(
-            f"{where}: source_range.duration", f"must be 1 to 1000 frames at {rate:g} fps (got {frames})"
-        )
-    return ShotFrames(frames, rate)
+    return checked_frames(frames, rate, f"{where}: source_range.duration")
 
 
 def completed_request(

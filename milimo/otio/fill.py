@@ -8,7 +8,7 @@ alone; fill_jobs.py submits the requests, follows the jobs and downloads the fil
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +77,21 @@ def plan(
     return FillPlan(source, output, timeline, placeholders, expected, edl_rate)
 
 
-def find_placeholders(timeline: otio.schema.Timeline, *, size: tuple[int, int] = DEFAULT_SIZE) -> list[Placeholder]:
-    """The unfilled placeholders, in timeline order (tracks in order, each track's items in order)."""
-    rate = timeline_rate(timeline)
-    found = []
+@dataclass(frozen=True)
+class UnfilledClip:
+    """An unfilled placeholder as its clip holds it: the request checked, the length worked out."""
+
+    path: str  # where it is: tracks[0]/clip[3]
+    clip: otio.schema.Clip
+    payload: dict[str, Any]  # {"version", "request"}, in whichever form the clip carried it
+    request: jobs_pb2.JobRequest  # as written: before the clip's length, the rate and a size complete it
+    frames: conventions.ShotFrames
+    notes: dict[str, Any]  # the clip's metadata["milimo"] ({} when that is not an object)
+
+
+def unfilled(timeline: otio.schema.Timeline, rate: float) -> Iterator[UnfilledClip]:
+    """The unfilled placeholders in timeline order (tracks in order, each track's items in order), each checked:
+    a bad one raises InvalidArgument naming its path and clip."""
     for path, clip in clips(timeline):
         if not conventions.is_placeholder(clip) or conventions.is_filled(clip):
             continue
@@ -89,19 +100,23 @@ def find_placeholders(timeline: otio.schema.Timeline, *, size: tuple[int, int] =
         assert value is not None  # is_placeholder said it carries one
         request = conventions.request_of(value, f"{where}: milimo")
         frames = conventions.shot_frames(clip, rate, where)
-        width, height = size
         notes = conventions.plain(clip.metadata.get(conventions.NAMESPACE, {}))
-        notes = notes if isinstance(notes, dict) else {}
-        found.append(
-            Placeholder(
-                path=path,
-                clip=clip,
-                request=conventions.completed_request(request, frames, width=width, height=height),
-                project_id=str(notes.get("project_id", "")),
-                shot_id=str(notes.get("shot_id", "")),
-            )
+        yield UnfilledClip(path, clip, value, request, frames, notes if isinstance(notes, dict) else {})
+
+
+def find_placeholders(timeline: otio.schema.Timeline, *, size: tuple[int, int] = DEFAULT_SIZE) -> list[Placeholder]:
+    """The unfilled placeholders with the requests that fill them, in timeline order."""
+    width, height = size
+    return [
+        Placeholder(
+            path=found.path,
+            clip=found.clip,
+            request=conventions.completed_request(found.request, found.frames, width=width, height=height),
+            project_id=str(found.notes.get("project_id", "")),
+            shot_id=str(found.notes.get("shot_id", "")),
         )
-    return found
+        for found in unfilled(timeline, timeline_rate(timeline))
+    ]
 
 
 def submissions(fill_plan: FillPlan, *, priority: int = 0) -> list[jobs_pb2.SubmitJobRequest]:
@@ -132,8 +147,12 @@ def request_key(source: Path, placeholder: Placeholder, *, attempt: int) -> str:
 
 def media_file(fill_plan: FillPlan, placeholder: Placeholder, asset_id: str) -> Path:
     """Where a placeholder's generated file goes: named after the clip and the asset (which never changes)."""
-    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in placeholder.clip.name)[:60] or "shot"
-    return fill_plan.media_dir / f"{name}-{asset_id}.mp4"
+    return fill_plan.media_dir / f"{file_stem(placeholder.clip.name, 'shot')}-{asset_id}.mp4"
+
+
+def file_stem(text: str, fallback: str) -> str:
+    """`text` as a safe file name stem (letters, digits, - and _; at most 60 characters), or `fallback` if empty."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)[:60] or fallback
 
 
 def finish(fill_plan: FillPlan, generated: Mapping[str, Generated]) -> list[str]:

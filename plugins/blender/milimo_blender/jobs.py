@@ -12,6 +12,7 @@ from pathlib import Path
 import bpy
 from google.protobuf import json_format
 
+from milimo.client import batch
 from milimo.client.client import Client
 from milimo.v1 import jobs_pb2
 
@@ -21,7 +22,7 @@ from .props import TERMINAL
 from .timeline import redraw_sequencers
 from .watcher import JobWatcher
 
-STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_") for name, value in jobs_pb2.JobStatus.items()}
+STATUS_NAMES = {value: name.upper() for value, name in batch.STATUS_NAMES.items()}
 LABEL = "milimo.client"
 BuildRequest = Callable[[Client], jobs_pb2.JobRequest]
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from milimo.client.batch import JobState
+from milimo.client.batch import JobState, status_name
 from milimo.client.client import Client
 from milimo.config import ClientConfig
 from milimo.errors import FailedPrecondition, MilimoError
+from milimo.otio.fill import file_stem
 from milimo.v1 import jobs_pb2
 
 from . import placement
@@ -30,7 +31,6 @@ from .requests import Settings, shot_request, size_for
 from .roundtrip import RoundTrip, prepare, run_fill
 
 T = TypeVar("T")
-STATUS_NAMES = {value: name.removeprefix("JOB_STATUS_").lower() for name, value in jobs_pb2.JobStatus.items()}
 ACTIVE = {"submitting", "queued", "running"}
 NO_SHOTS_HINT = (
     'No Milimo shots here. Add a timeline marker named "Milimo", write the shot in its note and drag its '
@@ -136,7 +136,7 @@ class Controller:
             config, folder / "media", self._inbox.put, probe_interval=probe_interval, probe_timeout=probe_timeout
         )
         self.connection = Connection("checking", f"Checking the Milimo daemon at {config.address}…")
-        self.settings: Settings | None = None  # from the timeline's shape at the first refresh
+        self.settings = Settings()  # sized to the timeline's shape at start
         self.shots: list[Shot] = []
         self.jobs: list[JobRow] = []
         self.notice = ""
@@ -150,6 +150,10 @@ class Controller:
     def start(self) -> None:
         self.link.start(self._connected)
         self.refresh()
+        if self._timeline is not None:  # generate in the timeline's shape until the window says otherwise
+            width = int(self._timeline.GetSetting("timelineResolutionWidth") or 1920)
+            height = int(self._timeline.GetSetting("timelineResolutionHeight") or 1080)
+            self.settings = Settings("", *size_for(width, height))
 
     def close(self) -> None:
         self.link.close()
@@ -190,10 +194,6 @@ class Controller:
         if timeline is None:
             raise FailedPrecondition("Open a timeline in Resolve, then press Refresh.")
         self._timeline = timeline
-        if self.settings is None:
-            width = int(timeline.GetSetting("timelineResolutionWidth") or 1920)
-            height = int(timeline.GetSetting("timelineResolutionHeight") or 1080)
-            self.settings = Settings("", *size_for(width, height))
         self._scan()
         self.notice = f"{len(self.shots)} Milimo shots on {timeline.GetName()!r}." if self.shots else NO_SHOTS_HINT
 
@@ -210,18 +210,20 @@ class Controller:
     @reported
     def generate(self, keys: Iterable[str] = ()) -> None:
         """Submit the chosen shots (by key; none chosen: every shot without a result) that are not already
-        being made."""
+        being made. An OTIO placeholder keeps no note of its result on the timeline, so a result this window
+        downloaded counts too."""
         timeline = self._current()
         rate = timeline_rate(timeline)
         chosen = set(keys)
         busy = {row.shot.key for row in self.jobs if row.active}
+        made = {row.shot.key for row in self.jobs if row.file is not None}
         shots = [shot for shot in self.shots if (shot.key in chosen if chosen else not shot.asset_id)]
-        shots = [shot for shot in shots if shot.key not in busy]
+        shots = [shot for shot in shots if shot.key not in busy and (chosen or shot.key not in made)]
         for shot in shots:
             row = JobRow(f"r{next(self._row_ids)}", shot, timeline)
             self.jobs.append(row)
             try:
-                request = shot_request(shot, self.settings or Settings(), rate)
+                request = shot_request(shot, self.settings, rate)
             except MilimoError as error:
                 row.status, row.message = "not submitted", str(error)
                 continue
@@ -237,7 +239,7 @@ class Controller:
     def _job_moved(self, row: JobRow, state: JobState) -> None:
         job = state.job
         row.job_id = job.id
-        row.status = STATUS_NAMES.get(job.status, "unknown")
+        row.status = status_name(job.status)
         row.fraction = state.fraction
         row.message = job.reason or job.progress.message
         if job.result_asset_ids:
@@ -285,9 +287,14 @@ class Controller:
         assert row.file is not None  # importable says so
         where = placement.place(project, row.timeline, row.shot, row.file)
         notes = {"job_id": row.job_id, "asset_id": row.asset_id, "file": str(row.file), "track": where.track}
-        placement.link_marker(row.timeline, row.shot, notes)
+        linked = placement.link_marker(row.timeline, row.shot, notes)
         row.placed = f"V{where.track} at {timecode(where.record_frame, timeline_rate(row.timeline))}"
         row.status, row.message = "placed", row.placed
+        if not linked and row.shot.source != OTIO:  # placed, so not an error that would invite a second import
+            row.message += (
+                f"; Resolve did not write the result into the marker of {row.shot.key} {row.shot.title!r}, "
+                "so after a restart Milimo will not know that shot is made"
+            )
 
     # ---- the round trip -----------------------------------------------------------------------
 
@@ -299,12 +306,12 @@ class Controller:
         timeline = self._current()
         if not can_export_otio(self.resolve):
             raise FailedPrecondition("The round trip needs Resolve 18.5 or later (Timeline.Export to OTIO).")
-        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in timeline.GetName())[:60] or "timeline"
+        name = file_stem(timeline.GetName(), "timeline")
         folder = self.folder / "roundtrip"
         exported, marked, output = (folder / f"{name}{suffix}.otio" for suffix in ("", "-marked", "-filled"))
         export_otio(self.resolve, timeline, exported)
         shots = [shot for shot in self.shots if shot.source != OTIO and not shot.asset_id]
-        settings, rate = self.settings or Settings(), timeline_rate(timeline)
+        settings, rate = self.settings, timeline_rate(timeline)
 
         def work(client: Client) -> None:
             prepare(exported, marked, shots, settings, rate)
@@ -366,7 +373,7 @@ class Controller:
             timeline=self._timeline.GetName() if self._timeline is not None else "",
             shots=shots,
             jobs=jobs,
-            settings=self.settings or Settings(),
+            settings=self.settings,
             notice=self.notice,
             round_trip=self.round_trip_line,
         )

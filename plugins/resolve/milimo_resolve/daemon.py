@@ -19,7 +19,8 @@ from milimo.client.batch import BatchState, JobState
 from milimo.client.client import Client
 from milimo.config import ClientConfig
 from milimo.errors import MilimoError
-from milimo.v1 import jobs_pb2, media_pb2, models_pb2
+from milimo.otio import fill
+from milimo.v1 import jobs_pb2, models_pb2
 
 Post = Callable[[Callable[[], None]], None]
 PROBE_INTERVAL_S = 2.0  # how often the connection is checked
@@ -54,10 +55,10 @@ def describe(error: BaseException, address: str) -> str:
     return str(error) or type(error).__name__
 
 
-def media_name(label: str, asset_id: str, filename: str) -> str:
-    """A downloaded result's file name: the shot's label, the asset (which never changes) and its suffix."""
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)[:60] or "shot"
-    return f"{stem}-{asset_id}{Path(filename).suffix or '.mp4'}"
+def media_name(label: str, asset_id: str) -> str:
+    """A downloaded result's file name: the shot's label and the asset (which never changes). Animatic and video
+    results are MP4s, as `milimo fill` names them too."""
+    return f"{fill.file_stem(label, 'shot')}-{asset_id}.mp4"
 
 
 class DaemonLink:
@@ -154,8 +155,7 @@ class DaemonLink:
 
     def download(self, asset_id: str, label: str) -> Path:
         """The asset as a file in the media folder; one already there is kept (assets never change)."""
-        asset = self.client.media.Stat(media_pb2.StatRequest(asset_id=asset_id), timeout=CALL_TIMEOUT_S)
-        target = self.media_dir / media_name(label, asset_id, asset.filename)
+        target = self.media_dir / media_name(label, asset_id)
         if not target.exists():
             self.media_dir.mkdir(parents=True, exist_ok=True)
             self.client.download(asset_id, target)

@@ -23,8 +23,8 @@ from typing import Any
 
 import opentimelineio as otio
 
-from milimo.errors import FailedPrecondition, InvalidArgument
-from milimo.otio import conventions
+from milimo.errors import FailedPrecondition
+from milimo.otio import fill, formats
 
 MARK = "milimo"  # a name or customData starting with this (any case) marks a shot
 MARKER, CLIP, OTIO = "marker", "clip", "otio"  # where a shot was found
@@ -156,38 +156,33 @@ def export_otio(resolve: Any, timeline: Any, path: Path) -> otio.schema.Timeline
     path.parent.mkdir(parents=True, exist_ok=True)
     if not timeline.Export(str(path), resolve.EXPORT_OTIO, resolve.EXPORT_NONE) or not path.is_file():
         raise FailedPrecondition(f"Resolve did not export timeline {timeline.GetName()!r} to OTIO ({path})")
-    return otio.adapters.read_from_file(str(path), adapter_name="otio_json")
+    return formats.read_timeline(path, field=f"Resolve's OTIO export of {timeline.GetName()!r}")
 
 
 def otio_shots(exported: otio.schema.Timeline, rate: float) -> list[Shot]:
-    """Unfilled `milimo.shot` placeholders of an exported timeline, track by track."""
-    shots = []
+    """Unfilled `milimo.shot` placeholders on the exported timeline's video tracks, track by track."""
     video = [track for track in exported.tracks if track.kind == otio.schema.TrackKind.Video]
-    for number, track in enumerate(video, start=1):
-        for index, child in enumerate(track):
-            if not isinstance(child, otio.schema.Clip) or not conventions.is_placeholder(child):
-                continue
-            if conventions.is_filled(child):
-                continue
-            where = f"V{number} clip {index} {child.name!r}"
-            placed = track.range_of_child_at_index(index)
-            start = round(placed.start_time.rescaled_to(rate).value)
-            payload = conventions.payload_of(child, where)
-            request = conventions.request_of(payload or {}, f"{where}: milimo")
-            body = getattr(request, request.WhichOneof("kind"))
-            shots.append(
-                Shot(
-                    key=f"otio V{number} {start}",
-                    source=OTIO,
-                    name=child.name,
-                    prompt=getattr(body, "prompt", "") or getattr(body, "description", ""),
-                    start=start,
-                    frames=conventions.shot_frames(child, rate, where).frames,
-                    track=number,
-                    notes=conventions.plain(child.metadata.get(conventions.NAMESPACE, {})) or {},
-                    payload=payload,
-                )
+    shots = []
+    for found in fill.unfilled(exported, rate):
+        track = found.clip.parent()
+        number = next((n for n, each in enumerate(video, start=1) if each is track), None)
+        if number is None:  # on a sound track, or nested in a stack: no shot of Resolve's edit
+            continue
+        start = round(track.range_of_child(found.clip).start_time.rescaled_to(rate).value)
+        body = getattr(found.request, found.request.WhichOneof("kind"))
+        shots.append(
+            Shot(
+                key=f"otio V{number} {start}",
+                source=OTIO,
+                name=found.clip.name,
+                prompt=getattr(body, "prompt", "") or getattr(body, "description", ""),
+                start=start,
+                frames=found.frames.frames,
+                track=number,
+                notes=found.notes,
+                payload=found.payload,
             )
+        )
     return shots
 
 
@@ -199,12 +194,3 @@ def find_shots(resolve: Any, timeline: Any, scratch: Path) -> list[Shot]:
         exported = export_otio(resolve, timeline, scratch / "scan.otio")
         shots += otio_shots(exported, timeline_rate(timeline))
     return shots
-
-
-def check_length(shot: Shot) -> None:
-    """A shot makes 1 to 1000 frames, like every Milimo clip."""
-    if not 1 <= shot.frames <= 1000:
-        field_name = "duration" if shot.source == MARKER else "length"
-        raise InvalidArgument(
-            f"{shot.key} {shot.title!r}: {field_name}", f"must be 1 to 1000 frames (is {shot.frames})"
-        )

@@ -28,7 +28,6 @@ VIDEO_ONLY = 1  # clipInfo mediaType: the picture; the media pool clip keeps any
 class Placement:
     track: int
     record_frame: int  # absolute
-    frames: int
 
 
 def milimo_bin(media_pool: Any) -> Any:
@@ -102,7 +101,7 @@ def place(project: Any, timeline: Any, shot: Shot, path: Path) -> Placement:
         raise FailedPrecondition(
             f"Resolve did not place {path.name} on V{track} at frame {record} of {timeline.GetName()!r}"
         )
-    return Placement(track, record, shot.frames)
+    return Placement(track, record)
 
 
 def link_marker(timeline: Any, shot: Shot, notes: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from milimo.errors import InvalidArgument
 from milimo.otio import conventions
 from milimo.v1 import jobs_pb2
 
-from .placeholders import Shot, check_length
+from .placeholders import MARKER, Shot
 
 SIZE_STEP = 32  # the animatic and video kinds take sizes in multiples of 32
 LONGEST_SIDE = 768  # the LTX models' native width; Resolve scales the result to the timeline
@@ -54,8 +54,12 @@ def base_request(shot: Shot, settings: Settings) -> jobs_pb2.JobRequest:
 def shot_request(shot: Shot, settings: Settings, rate: float) -> jobs_pb2.JobRequest:
     """The request as submitted: exactly the shot's frames at the timeline's rate, in the settings' size
     unless the shot's own request gives one."""
-    check_length(shot)
-    frames = conventions.ShotFrames(shot.frames, rate)
     return conventions.completed_request(
-        base_request(shot, settings), frames, width=settings.width, height=settings.height
+        base_request(shot, settings), shot_frames(shot, rate), width=settings.width, height=settings.height
     )
+
+
+def shot_frames(shot: Shot, rate: float) -> conventions.ShotFrames:
+    """The shot's length at the timeline's rate, checked against the rule every Milimo clip keeps."""
+    what = "duration" if shot.source == MARKER else "length"  # a marker's duration, or a clip's length
+    return conventions.checked_frames(shot.frames, rate, f"{shot.key} {shot.title!r}: {what}")

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ import opentimelineio as otio
 
 from milimo.client.batch import BatchState, JobState, watch_batch
 from milimo.client.client import Client
-from milimo.otio import conventions, fill, fill_jobs
+from milimo.otio import conventions, fill, fill_jobs, formats
 
-from .placeholders import Shot, check_length
-from .requests import Settings, base_request
+from .placeholders import Shot
+from .requests import Settings, base_request, shot_frames
 
 TRACK_NAME = "Milimo"
 
@@ -39,14 +38,14 @@ class RoundTrip:
     differences: list[str]  # what the written file does not keep of the input, besides the fill itself
 
 
-def mark(timeline: otio.schema.Timeline, shots: Sequence[Shot], settings: Settings, rate: float) -> int:
+def mark(timeline: otio.schema.Timeline, shots: Sequence[Shot], settings: Settings, rate: float) -> None:
     """Add each shot as a placeholder clip at its frames, on "Milimo" video tracks after the last video track
-    (a second track where shots overlap). Returns how many were added."""
+    (a second track where shots overlap)."""
     tracks: list[tuple[otio.schema.Track, int]] = []  # each new track and the frame its last clip ends at
     for shot in sorted(shots, key=lambda each: each.start):
-        check_length(shot)
+        frames = shot_frames(shot, rate)
         clip = conventions.make_placeholder(
-            shot.title, base_request(shot, settings), otio.opentime.RationalTime(shot.frames, rate)
+            shot.title, base_request(shot, settings), otio.opentime.RationalTime(frames.frames, rate)
         )
         index = next((i for i, (_, end) in enumerate(tracks) if end <= shot.start), None)
         if index is None:
@@ -61,19 +60,15 @@ def mark(timeline: otio.schema.Timeline, shots: Sequence[Shot], settings: Settin
     after = max((i for i, track in enumerate(timeline.tracks) if track.kind == otio.schema.TrackKind.Video), default=-1)
     for offset, (track, _) in enumerate(tracks, start=1):
         timeline.tracks.insert(after + offset, track)
-    return len(shots)
 
 
-def prepare(exported: Path, marked: Path, shots: Sequence[Shot], settings: Settings, rate: float) -> int:
+def prepare(exported: Path, marked: Path, shots: Sequence[Shot], settings: Settings, rate: float) -> None:
     """Write the exported timeline with the shots added as placeholders to `marked` (written whole, then renamed
-    into place). Returns how many shots were added."""
-    timeline = otio.adapters.read_from_file(str(exported), adapter_name="otio_json")
-    added = mark(timeline, shots, settings, rate)
+    into place)."""
+    timeline = formats.read_timeline(exported, field="Resolve's OTIO export")
+    mark(timeline, shots, settings, rate)
     marked.parent.mkdir(parents=True, exist_ok=True)
-    part = marked.with_name(marked.name + ".part")
-    otio.adapters.write_to_file(timeline, str(part), adapter_name="otio_json")
-    os.replace(part, marked)
-    return added
+    formats.write_timeline(timeline, marked, field="the marked timeline")
 
 
 def run_fill(

@@ -109,8 +109,8 @@ class MilimoWindow:
             self.window.On[button].Clicked = self._handler(action)
         self.window.On[WINDOW_ID].Close = lambda event: dispatcher.ExitLoop()
         # Scripts in the wild receive a UIManager timer's ticks either way; tick() is cheap and idempotent.
-        dispatcher.On.Timeout = self._handler(self._tick)
-        dispatcher.On[TIMER_ID].Timeout = self._handler(self._tick)
+        dispatcher.On.Timeout = self._handler(controller.tick)
+        dispatcher.On[TIMER_ID].Timeout = self._handler(controller.tick)
 
     def _handler(self, action: Any) -> Any:
         def handle(event: Any) -> None:
@@ -118,9 +118,6 @@ class MilimoWindow:
             self.draw(self.controller.view())
 
         return handle
-
-    def _tick(self) -> None:
-        self.controller.tick()
 
     def _generate(self) -> None:
         self._apply_settings()
