@@ -19,22 +19,21 @@ and OTIO's own JSON write and read of the same timeline.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import wave
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+
+from machine import daemon_env, others_meter, stop_process  # bench/machine.py: this bpy environment has no protobuf
 
 ROOT = Path(__file__).resolve().parent.parent
 DAEMON_PYTHON = Path(os.environ.get("MILIMO_DAEMON_PYTHON", ROOT / ".venv" / "bin" / "python"))
@@ -62,7 +61,12 @@ def extension() -> Iterator[ModuleType]:
     log = (SCRATCH / "daemon.log").open("wb")
     serve = [str(DAEMON_PYTHON), "-m", "milimo", "serve", "--port", "0", "--data", str(SCRATCH / "data")]
     daemon = subprocess.Popen(
-        [*serve, "--ready-file", str(ready)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [*serve, "--ready-file", str(ready)],
+        cwd=ROOT,
+        env=daemon_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -79,58 +83,9 @@ def extension() -> Iterator[ModuleType]:
         harness.pump(harness.online, what="the daemon connection")
         yield harness
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        stop_process(daemon)
         log.close()
     shutil.rmtree(SCRATCH, ignore_errors=True)  # kept after a failure, for the daemon's log
-
-
-@contextmanager
-def others_meter() -> Iterator[Callable[[], float]]:
-    """How many cores processes outside this run kept busy meanwhile (as bench/common.py measures it; read it once
-    the daemon has stopped, so its CPU counts as this run's)."""
-
-    def busy() -> float:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-    def own() -> float:
-        times = os.times()
-        return times.user + times.system + times.children_user + times.children_system
-
-    start_busy, start_own, start = busy(), own(), time.monotonic()
-    yield lambda: max(0.0, (busy() - start_busy) - (own() - start_own)) / (time.monotonic() - start)
-
-
-def render_movie(harness: ModuleType, path: Path, frames: int, width: int = 64, height: int = 64) -> None:
-    """An H.264 clip (with AAC sound where this bpy has audio), rendered by Blender from a color strip and a tone."""
-    import bpy
-
-    compat = harness.module("compat")
-    sound = bpy.app.build_options.audaspace
-    tone = path.with_suffix(".wav")
-    with wave.open(str(tone), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(48000)
-        out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i * 0.05))) for i in range(48000)))
-    scene = harness.fresh_scene()
-    scene.render.resolution_x, scene.render.resolution_y = width, height
-    compat.new_effect(scene, "picture", "COLOR", 1, 1, frames)
-    if sound:
-        compat.top_strips(scene).new_sound(name="tone", filepath=str(tone), channel=2, frame_start=1)
-    scene.frame_start, scene.frame_end = 1, frames
-    settings = scene.render.image_settings
-    if hasattr(settings, "media_type"):  # 5.0 sorts file formats into images and videos
-        settings.media_type = "VIDEO"
-    settings.file_format = "FFMPEG"
-    scene.render.ffmpeg.format = "MPEG4"
-    scene.render.ffmpeg.codec = "H264"
-    scene.render.ffmpeg.audio_codec = "AAC" if sound else "NONE"
-    scene.render.filepath = str(path)
-    bpy.ops.render.render(animation=True, scene=scene.name)
-    bpy.data.scenes.remove(scene)
 
 
 # ---- this benchmark ---------------------------------------------------------------------------------------------
@@ -261,10 +216,8 @@ def main() -> None:
 
         otio_ext, compat = harness.module("timeline_otio"), harness.module("compat")
         movie, still = SCRATCH / "take.mp4", SCRATCH / "still.png"
-        render_movie(harness, movie, 24)
-        image = bpy.data.images.new("still", 8, 8)
-        image.filepath_raw, image.file_format = str(still), "PNG"
-        image.save()
+        harness.make_movie(movie, 24)
+        harness.make_still(still)
 
         source = build_scene(harness, movie, still)
         kinds = Counter(strip.type.lower() for strip in compat.top_strips(source))

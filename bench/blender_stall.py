@@ -25,7 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from types import ModuleType
 
-from blender_otio import extension, others_meter
+from blender_otio import extension
+from machine import others_meter, percentile
 
 GOAL_MS = 16.0
 JOBS, FRAMES, WIDTH, HEIGHT = 4, 600, 640, 384
@@ -138,8 +139,7 @@ def main() -> None:
             timer.close()
 
     longest_ms = 1000 * max(stalls)
-    ordered = sorted(stalls)
-    p99_ms = 1000 * ordered[int(0.99 * (len(ordered) - 1))]
+    p99_ms = 1000 * percentile(stalls, 99)
     baseline_ms = 1000 * max(empty)
     worst = sorted(((max(times), len(times), origin) for origin, times in timer.by_origin.items()), reverse=True)
     lines = [

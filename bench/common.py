@@ -1,13 +1,11 @@
-"""What every benchmark shares: a real daemon subprocess, request builders, percentiles, results."""
+"""What every benchmark shares: a real daemon subprocess, request builders, statistics, CPU meters, results."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,6 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Standard-library helpers of their own module, for the Blender benchmarks; re-exported for the others.
+from bench.machine import daemon_env as daemon_env
+from bench.machine import others_meter as others_meter
+from bench.machine import percentile as percentile
+from bench.machine import stop_process as stop_process
 from milimo.v1 import common_pb2, jobs_pb2
 from tests.daemon_process import DaemonProcess
 
@@ -50,13 +53,6 @@ def saturating_animatic() -> jobs_pb2.JobRequest:
 
 
 # ---- statistics -----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))  # ceil(n * p / 100)
-    return ordered[int(rank) - 1]
 
 
 def median(values: list[float]) -> float:
@@ -147,13 +143,6 @@ def serve_command(store: Store, port: int, *extra: str) -> list[str]:
     return [*command, "--database-url", store.database_url] if store.database_url else command
 
 
-def daemon_env() -> dict[str, str]:
-    env = {**os.environ}
-    for name in ("MILIMO_CONFIG", "MILIMO_TOKEN"):
-        env.pop(name, None)
-    return env
-
-
 class Daemon(DaemonProcess):
     """`python -m milimo serve` as a real subprocess on a free loopback port (the tests' launcher),
     used as a context manager."""
@@ -169,28 +158,26 @@ class Daemon(DaemonProcess):
         self.stop()
 
 
-def stop_process(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+def _stat_cpu_seconds(stat_path: Path) -> float:
+    """User plus system CPU seconds from a /proc stat file (of a process, or of one of its threads)."""
+    fields = stat_path.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU seconds the processes have used so far."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """User plus system CPU seconds the processes have used so far (those already gone count nothing)."""
     total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of the process's main thread (whose thread id is the process id)."""
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
 @contextmanager
@@ -198,27 +185,6 @@ def cpu_meter(pids: list[int]) -> Iterator[Callable[[], float]]:
     """Yields a function giving the processes' CPU use (cores busy) since the block began."""
     start_cpu, start = cpu_seconds(pids), time.monotonic()
     yield lambda: (cpu_seconds(pids) - start_cpu) / max(time.monotonic() - start, 1e-9)
-
-
-def _busy_cpu_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (any process, and the hypervisor's steal)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    """CPU seconds of this process and of every child it has reaped (daemons, and through them workers)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-@contextmanager
-def others_meter() -> Iterator[Callable[[], float]]:
-    """Yields a function giving how many cores processes outside this run kept busy meanwhile: the
-    machine is shared, and this says how far to trust a figure. Read it after every daemon stopped."""
-    busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds(), time.monotonic()
-    yield lambda: max(0.0, (_busy_cpu_seconds() - busy) - (_own_cpu_seconds() - own)) / (time.monotonic() - start)
 
 
 # ---- the suite ------------------------------------------------------------------------------

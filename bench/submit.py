@@ -13,14 +13,21 @@ rest (the database writer, gRPC's own threads).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from grpc_health.v1 import health_pb2
 
-from bench.common import JOBS_10K, Daemon, Result, Suite, cpu_seconds, rate_with_threads, tiny_animatic
+from bench.common import (
+    JOBS_10K,
+    Daemon,
+    Result,
+    Suite,
+    cpu_seconds,
+    main_thread_cpu_seconds,
+    rate_with_threads,
+    tiny_animatic,
+)
 from milimo.v1 import jobs_pb2
 
 NAME = "submit"
@@ -35,12 +42,6 @@ class Rate:
     per_second: float
     daemon_cpu_ms: float  # the daemon process's CPU time per call
     loop_cpu_ms: float  # of which its main thread's, which runs the event loop
-
-
-def main_thread_cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of the process's main thread (whose thread id is the process id)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(daemon: Daemon, make_call: Callable[[int], Callable[[], object]], total: int) -> Rate:

@@ -4,8 +4,9 @@ share one transaction, each in its own savepoint, and nobody is answered before 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -53,9 +54,10 @@ def insert(conn: Connection, max_queued: int = 1000, client_request_id: str | No
     return store.insert_job(conn, new_job(client_request_id), max_attempts=2, max_queued=max_queued)[0]
 
 
-async def behind_busy_writer(db: Database, calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
-    """Start `calls` while the writer is busy with another write, so they queue up and run as one
-    group; returns each call's result or the exception it raised, in order."""
+@contextlib.asynccontextmanager
+async def busy_writer(db: Database) -> AsyncIterator[None]:
+    """Keep the writer busy with another write for the block: writes started meanwhile queue up, and once
+    the block ends they run as one group."""
     started, release = threading.Event(), threading.Event()
 
     def hold(_conn: Connection) -> None:
@@ -64,10 +66,19 @@ async def behind_busy_writer(db: Database, calls: list[Callable[[], Awaitable[An
 
     busy = asyncio.ensure_future(db.write(hold))
     await asyncio.to_thread(started.wait, 30)
-    tasks = [asyncio.ensure_future(call()) for call in calls]
-    await asyncio.sleep(0)  # every task has run up to its first await: its write is queued
-    release.set()
-    await busy
+    try:
+        yield
+    finally:
+        release.set()
+        await busy
+
+
+async def behind_busy_writer(db: Database, calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Start `calls` while the writer is busy with another write, so they queue up and run as one
+    group; returns each call's result or the exception it raised, in order."""
+    async with busy_writer(db):
+        tasks = [asyncio.ensure_future(call()) for call in calls]
+        await asyncio.sleep(0)  # every task has run up to its first await: its write is queued
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
@@ -104,9 +115,9 @@ def test_a_failing_write_fails_only_its_caller_and_leaves_no_trace(db, commits):
         raise ValueError("the caller's own error")
 
     def insert_then_break_a_constraint(conn: Connection) -> None:
-        job = insert(conn)
-        failed_ids.append(job.id)
-        conn.execute(job_events.insert().values(job_pk=job.pk, seq=1, time_us=0, type="log", data={}))
+        failed_ids.append(insert(conn).id)
+        no_kind = NewJob(kind=None, lane="cpu", request=b"\x00")  # type: ignore[arg-type]  # jobs.kind is NOT NULL
+        store.insert_job(conn, no_kind, max_attempts=2, max_queued=1000)
 
     calls = [
         lambda: db.write(insert),
@@ -118,7 +129,8 @@ def test_a_failing_write_fails_only_its_caller_and_leaves_no_trace(db, commits):
     first, raised, third, broke, fifth = asyncio.run(behind_busy_writer(db, calls))
     assert len(commits) == 2
     assert isinstance(raised, ValueError) and str(raised) == "the caller's own error"
-    assert isinstance(broke, sa.exc.IntegrityError)
+    # The driver's own error (DriverStatement): sqlite3.IntegrityError, psycopg's NotNullViolation.
+    assert isinstance(broke, db.engine.dialect.dbapi.IntegrityError)
     assert job_ids(db) == {first.id, third.id, fifth.id}
     events_of_failed = db.read_sync(
         lambda conn: conn.execute(
@@ -188,26 +200,44 @@ def test_an_after_commit_error_reaches_its_caller_and_the_write_stays(db):
 
 def test_a_caller_that_gives_up_before_its_write_begins_leaves_nothing(db):
     async def scenario() -> set[str]:
-        started, release = threading.Event(), threading.Event()
-
-        def hold(_conn: Connection) -> None:
-            started.set()
-            release.wait(30)
-
-        busy = asyncio.ensure_future(db.write(hold))
-        await asyncio.to_thread(started.wait, 30)
-        abandoned = asyncio.ensure_future(db.write(insert))
-        kept = asyncio.ensure_future(db.write(insert))
-        await asyncio.sleep(0)
-        abandoned.cancel()
-        await asyncio.wait([abandoned])  # as a cancelled RPC's handler: it is gone before its write began
-        release.set()
-        await busy
+        async with busy_writer(db):
+            abandoned = asyncio.ensure_future(db.write(insert))
+            kept = asyncio.ensure_future(db.write(insert))
+            await asyncio.sleep(0)
+            abandoned.cancel()
+            await asyncio.wait([abandoned])  # as a cancelled RPC's handler: it is gone before its write began
         assert abandoned.cancelled()
         return {(await kept).id}
 
     kept = asyncio.run(scenario())
     assert job_ids(db) == kept
+
+
+def test_a_caller_that_gives_up_after_its_write_began_keeps_no_one_else_from_an_answer(db, commits):
+    began, finish = threading.Event(), threading.Event()
+    abandoned_ids: list[str] = []
+
+    def insert_then_wait(conn: Connection) -> None:
+        abandoned_ids.append(insert(conn).id)
+        began.set()
+        finish.wait(30)
+
+    async def scenario() -> str:
+        async with busy_writer(db):
+            abandoned = asyncio.ensure_future(db.write(insert_then_wait))
+            kept = asyncio.ensure_future(db.write(insert))  # in the same group, after it
+            await asyncio.sleep(0)
+        await asyncio.to_thread(began.wait, 30)
+        abandoned.cancel()  # too late to drop the write: it runs on and commits
+        await asyncio.wait([abandoned])
+        finish.set()
+        job = await asyncio.wait_for(kept, 30)
+        assert abandoned.cancelled()
+        return job.id
+
+    kept_id = asyncio.run(scenario())
+    assert len(commits) == 2  # the busy write, then both together
+    assert job_ids(db) == {*abandoned_ids, kept_id}
 
 
 def test_a_new_job_comes_back_exactly_as_stored(db):

@@ -307,12 +307,15 @@ class DriverStatement:
     result wrapping, error translation) cost 30-80 µs a statement: 40% of a submit's write
     (docs/benchmarks.md). Parameters get their types' bind processing (JSON is serialised); results come
     back as the driver's raw tuples, so return only columns the driver converts itself (integers, text).
-    Errors are the driver's own exceptions, not SQLAlchemy's wrappers."""
+    Errors are the driver's own exceptions, not SQLAlchemy's wrappers.
 
-    def __init__(self, statement: sa.Executable, keys: tuple[str, ...]) -> None:
-        self._statement = statement
+    `build` makes the statement for a dialect, on its first use there: it may pick dialect-specific
+    constructs (an upsert), or raise for a database it does not support."""
+
+    def __init__(self, build: Callable[[sa.Dialect], sa.Executable], keys: tuple[str, ...]) -> None:
+        self._build = build
         self._keys = keys  # the parameters it takes: for an INSERT, the columns it sets
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str, str], _Compiled] = {}  # by _dialect_key
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> None:
         self._run(conn, params).close()
@@ -327,7 +330,7 @@ class DriverStatement:
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
         """The executed DB-API cursor."""
-        compiled = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        compiled = self._compiled.get(_dialect_key(conn.dialect)) or self._compile(conn.dialect)
         values = [params[key] if process is None else process(params[key]) for _, key, process in compiled.binds]
         if not compiled.positional:
             values = {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
@@ -336,15 +339,20 @@ class DriverStatement:
         return cursor
 
     def _compile(self, dialect: sa.Dialect) -> _Compiled:
-        compiled = self._statement.compile(dialect=dialect, column_keys=list(self._keys))
+        compiled = self._build(dialect).compile(dialect=dialect, column_keys=list(self._keys))
         # Positional styles list a bind once per place it appears; named styles once.
         names = compiled.positiontup if dialect.positional else compiled.binds
         binds = []
         for name in names:
             bind = compiled.binds[name]
             binds.append((name, bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-        self._compiled[dialect.name] = _Compiled(str(compiled), dialect.positional, binds)
-        return self._compiled[dialect.name]
+        self._compiled[_dialect_key(dialect)] = _Compiled(str(compiled), dialect.positional, binds)
+        return self._compiled[_dialect_key(dialect)]
+
+
+def _dialect_key(dialect: sa.Dialect) -> tuple[str, str, str]:
+    """What a compiled statement and its bind processors depend on: the database, driver and parameter style."""
+    return dialect.name, dialect.driver, dialect.paramstyle
 
 
 @dataclass(frozen=True)

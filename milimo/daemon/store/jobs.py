@@ -63,20 +63,27 @@ def _job(row: Row) -> JobRecord:
 _JOB_BY_ID = sa.select(jobs).where(jobs.c.id == sa.bindparam("job_id"))
 _JOB_BY_REQUEST = sa.select(jobs).where(jobs.c.client_request_id == sa.bindparam("client_request_id"))
 _QUEUED_COUNT = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == JobStatus.QUEUED.value)
+
+
+def _insert_job_for(dialect: sa.Dialect) -> sa.Executable:
+    """A new job's INSERT, returning its key, or no row when its client request id is already taken: one
+    statement where a lookup of the key used to come first. ON CONFLICT DO NOTHING rather than INSERT ...
+    SELECT ... WHERE NOT EXISTS: the same on both backends, and the values need no casts to their columns'
+    types; SQLAlchemy has it only as each dialect's own construct."""
+    if dialect.name == "sqlite":
+        insert = sqlite.insert(jobs)
+    elif dialect.name == "postgresql":
+        insert = postgresql.insert(jobs)
+    else:
+        raise NotImplementedError(f"submit supports SQLite and PostgreSQL, not {dialect.name}")
+    return insert.on_conflict_do_nothing(index_elements=[jobs.c.client_request_id]).returning(jobs.c.pk)
+
+
 # A new job and its QUEUED event, run on the driver's cursor (DriverStatement: SQLAlchemy's execution path
 # was 40% of a submit's write). The job's INSERT sets every column, so the record is built from the values
-# written; only its key comes back, or no row when the client request id is already taken: one statement
-# where a lookup of the key used to come first. ON CONFLICT DO NOTHING rather than INSERT ... SELECT ...
-# WHERE NOT EXISTS: the same on both backends, and the values need no casts to their columns' types.
-_NEW_JOB_COLUMNS = tuple(column.name for column in jobs.c if column.name != "pk")
-_INSERT_JOB = {
-    name: DriverStatement(
-        dialect.insert(jobs).on_conflict_do_nothing(index_elements=[jobs.c.client_request_id]).returning(jobs.c.pk),
-        _NEW_JOB_COLUMNS,
-    )
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-_INSERT_EVENT = DriverStatement(job_events.insert(), tuple(column.name for column in job_events.c))
+# written.
+_INSERT_JOB = DriverStatement(_insert_job_for, tuple(column.name for column in jobs.c if column.name != "pk"))
+_INSERT_EVENT = DriverStatement(lambda _: job_events.insert(), tuple(column.name for column in job_events.c))
 
 # The number of queued jobs, kept in the writer's memo so that a submit need not count them (the COUNT
 # scans an index that grows with the queue: 0.8 ms with 5,000 jobs queued). insert_jobs adds what it
@@ -172,7 +179,7 @@ def _insert_one(conn: Connection, new: NewJob, max_attempts: int) -> tuple[JobRe
         "labels": dict(new.labels),
         "result_asset_ids": [],
     }
-    row = _INSERT_JOB[conn.dialect.name].first(conn, values)
+    row = _INSERT_JOB.first(conn, values)
     if row is None:
         return None
     job = JobRecord(pk=row[0], **{**values, "status": JobStatus.QUEUED})

@@ -8,8 +8,11 @@ MILIMO_DAEMON (HOST:PORT of a live daemon), BLENDER_USER_RESOURCES (a private fo
 from __future__ import annotations
 
 import importlib
+import math
 import os
+import struct
 import time
+import wave
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -73,3 +76,40 @@ def fresh_scene() -> bpy.types.Scene:
 
 def online() -> bool:
     return module("session").connection().status.online
+
+
+def make_movie(path: Path, frames: int) -> None:
+    """A 64x64 H.264 clip with AAC sound (where this Blender has audio), rendered by Blender itself from a color
+    strip and a tone (written beside it, as a .wav)."""
+    compat = module("compat")
+    sound = bpy.app.build_options.audaspace  # bpy 4.2 from PyPI is built without audio
+    tone = path.with_suffix(".wav")
+    with wave.open(str(tone), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48000)
+        out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i * 0.05))) for i in range(48000)))
+    scene = fresh_scene()
+    compat.new_effect(scene, "picture", "COLOR", 1, 1, frames)
+    if sound:
+        compat.top_strips(scene).new_sound(name="tone", filepath=str(tone), channel=2, frame_start=1)
+    scene.frame_start, scene.frame_end = 1, frames
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):  # 5.0 sorts file formats into images and videos
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+    scene.render.ffmpeg.format = "MPEG4"
+    scene.render.ffmpeg.codec = "H264"
+    scene.render.ffmpeg.audio_codec = "AAC" if sound else "NONE"
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(animation=True, scene=scene.name)
+    bpy.data.scenes.remove(scene)
+
+
+def make_still(path: Path) -> None:
+    """An 8x8 PNG, saved by Blender (the image leaves nothing behind in bpy.data)."""
+    image = bpy.data.images.new(path.stem, 8, 8)
+    image.filepath_raw = str(path)
+    image.file_format = "PNG"
+    image.save()
+    bpy.data.images.remove(image)

@@ -5,13 +5,10 @@ missing media included; the operators work off the main thread and report in the
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-import struct
 import tempfile
 import unittest
-import wave
 from pathlib import Path
 
 import bpy
@@ -31,45 +28,10 @@ from milimo.v1 import jobs_pb2  # noqa: E402
 SAMPLES = Path(os.environ.get("MILIMO_OTIO_SAMPLES", "/work/shared/data/otio"))
 HAS_SOUND = bpy.app.build_options.audaspace  # bpy 4.2 from PyPI is built without audio
 MEDIA = Path(tempfile.mkdtemp(prefix="milimo-otio-media-"))
-
-
-def make_movie(path: Path, frames: int) -> None:
-    """A 64x64 H.264 clip with AAC sound (where this Blender has audio), rendered by Blender itself."""
-    tone = MEDIA / "tone.wav"
-    with wave.open(str(tone), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(48000)
-        out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i * 0.05))) for i in range(48000)))
-    scene = harness.fresh_scene()
-    compat.new_effect(scene, "picture", "COLOR", 1, 1, frames)
-    if HAS_SOUND:
-        compat.top_strips(scene).new_sound(name="tone", filepath=str(tone), channel=2, frame_start=1)
-    scene.frame_start, scene.frame_end = 1, frames
-    settings = scene.render.image_settings
-    if hasattr(settings, "media_type"):  # 5.0 sorts file formats into images and videos
-        settings.media_type = "VIDEO"
-    settings.file_format = "FFMPEG"
-    scene.render.ffmpeg.format = "MPEG4"
-    scene.render.ffmpeg.codec = "H264"
-    scene.render.ffmpeg.audio_codec = "AAC" if HAS_SOUND else "NONE"
-    scene.render.filepath = str(path)
-    bpy.ops.render.render(animation=True, scene=scene.name)
-    bpy.data.scenes.remove(scene)
-
-
-def make_still(path: Path) -> None:
-    image = bpy.data.images.new(path.stem, 8, 8)
-    image.filepath_raw = str(path)
-    image.file_format = "PNG"
-    image.save()
-    bpy.data.images.remove(image)
-
-
 MOVIE = MEDIA / "take.mp4"
 STILL = MEDIA / "still.png"
-make_movie(MOVIE, 24)
-make_still(STILL)
+harness.make_movie(MOVIE, 24)
+harness.make_still(STILL)
 for number in range(1, 4):
     shutil.copyfile(STILL, MEDIA / f"frame_{number:04d}.png")
 
