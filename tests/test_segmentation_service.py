@@ -201,6 +201,25 @@ def test_a_tracking_session_runs_its_whole_lifecycle(
     assert ended.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_a_propagation_stops_when_its_caller_goes_away(client: Client, tmp_path: Path):
+    """Cancelling Propagate stops the worker at its next frame instead of tracking to the end while holding the
+    accelerator: the session is left unpropagated (calls run in order, so SaveTrack waits for it to stop)."""
+    path = tmp_path / "long.mp4"
+    encode_frames((scene(i % 20) for i in range(120)), path, Fraction(24))
+    sam = client.segmentation
+    session = sam.StartTracking(seg.StartTrackingRequest(model="tiny-sam2", asset_id=client.upload(path).id))
+    sam.AddTrackingPrompt(seg.AddTrackingPromptRequest(session_id=session.id, object_id=1, points=[point(16, 18)]))
+    stream = sam.Propagate(seg.PropagateRequest(session_id=session.id))
+    assert [next(stream).done, next(stream).done] == [0, 1]
+    stream.cancel()
+
+    unsaved = rpc_error(sam.SaveTrack, seg.SaveTrackRequest(session_id=session.id))
+    assert unsaved.code() == grpc.StatusCode.FAILED_PRECONDITION and "propagate" in unsaved.details()
+    removed = sam.RemoveTrackedObject(seg.RemoveTrackedObjectRequest(session_id=session.id, object_id=1))
+    assert not removed.object_ids  # the session still answers
+    sam.StopTracking(seg.StopTrackingRequest(session_id=session.id))
+
+
 def test_an_idle_session_times_out(client: Client, clip_id: str):
     sam = client.segmentation
     session = sam.StartTracking(seg.StartTrackingRequest(model="tiny-sam2", asset_id=clip_id, idle_timeout_s=10))

@@ -215,6 +215,7 @@ class Interactive:
 
             def mattes() -> Iterator[np.ndarray]:
                 for frame in range(track.frames):
+                    progress({"done": frame, "total": track.frames})  # stops here if the caller went away
                     matte = np.zeros((track.height, track.width), dtype=np.uint8)
                     for object_id, mask in reader.masks(frame).items():
                         if object_id in wanted:

@@ -187,17 +187,21 @@ class Lane:
         call_id = uuid.uuid4().hex
         pending = _PendingCall(self._generation, asyncio.Queue())
         self._calls[call_id] = pending
+        answered = False
         try:
             worker.send(protocol.Call(call_id, method, args, wait_s))
             while True:
                 reply = await pending.replies.get()
-                if isinstance(reply, protocol.CallResult) and reply.error is not None:
+                answered = isinstance(reply, protocol.CallResult)
+                if answered and reply.error is not None:
                     raise protocol.raised(reply.error)
                 yield reply
-                if isinstance(reply, protocol.CallResult):
+                if answered:
                     return
         finally:
             del self._calls[call_id]
+            if not answered:  # the caller went away: free the worker (and the accelerator) for others
+                worker.send(protocol.CancelCall(call_id))
 
     async def run(self) -> None:
         while True:

@@ -84,6 +84,14 @@ class Call:
 
 
 @dataclass(frozen=True)
+class CancelCall:
+    """daemon -> worker: the caller of `call_id` went away (it cancelled, or its deadline passed); the worker stops
+    the call at its next progress report, or skips it if it has not started."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
 class CallError:
     """A call's failure: `kind` names a class of `milimo.errors` ("" for an unexpected error), `message` says why."""
 

@@ -70,7 +70,7 @@ class WorkerProcess:
         process.join(timeout=5)
         self._deliver(WorkerExited(process.pid, process.exitcode))
 
-    def send(self, message: protocol.RunJob | protocol.CancelJob | protocol.Call) -> None:
+    def send(self, message: protocol.RunJob | protocol.CancelJob | protocol.Call | protocol.CancelCall) -> None:
         if self._conn is None:
             raise RuntimeError("worker not started")
         try:

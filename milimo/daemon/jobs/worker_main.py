@@ -129,29 +129,62 @@ def run_job(
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def _answer(call: protocol.Call, waited_s: float, interactive: Interactive, send: _Sender) -> protocol.CallResult:
+def _answer(
+    call: protocol.Call, waited_s: float, interactive: Interactive, send: _Sender, abandoned: threading.Event
+) -> protocol.CallResult | None:
+    """The call's result; None when its caller went away first (nobody waits for it), checked at every report."""
+
     def progress(payload: Any) -> None:
+        if abandoned.is_set():
+            raise TaskCancelled("its caller went away")
         send(protocol.CallProgress(call.call_id, payload))
 
+    if abandoned.is_set():
+        return None
     try:
         value = interactive.answer(call.method, call.args, max(call.wait_s - waited_s, 0.0), progress)
         return protocol.CallResult(call.call_id, value)
+    except TaskCancelled:
+        log.info("call %s (%s) stopped: its caller went away", call.call_id, call.method)
+        return None
     except Exception as exc:  # a call's failure travels back to its caller, never ends the worker
         if not isinstance(exc, MilimoError):
             log.error("call %s (%s) failed:\n%s", call.call_id, call.method, traceback.format_exc())
         return protocol.CallResult(call.call_id, error=protocol.call_error(exc))
 
 
-def _serve_calls(
-    calls: queue.Queue[tuple[float, protocol.Call]], resources: WorkerResources, running: _Running, send: _Sender
-) -> None:
-    """Answer calls one at a time, in the order they came; their wait for the accelerator counts from arrival."""
-    from milimo.tasks.interactive import Interactive
+class _Calls:
+    """Calls waiting or running, in the order they came, each with the event its caller's departure sets."""
 
-    interactive = Interactive(resources, busy_with=lambda: running.job_id)
-    while True:
-        received, call = calls.get()
-        send(_answer(call, time.monotonic() - received, interactive, send))
+    def __init__(self) -> None:
+        self.waiting: queue.Queue[tuple[float, protocol.Call]] = queue.Queue()
+        self._abandoned: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def arrive(self, call: protocol.Call) -> None:
+        with self._lock:
+            self._abandoned[call.call_id] = threading.Event()
+        self.waiting.put((time.monotonic(), call))
+
+    def abandon(self, call_id: str) -> None:
+        with self._lock:
+            if call_id in self._abandoned:
+                self._abandoned[call_id].set()
+
+    def serve(self, resources: WorkerResources, running: _Running, send: _Sender) -> None:
+        """Answer calls one at a time; their wait for the accelerator counts from arrival."""
+        from milimo.tasks.interactive import Interactive
+
+        interactive = Interactive(resources, busy_with=lambda: running.job_id)
+        while True:
+            received, call = self.waiting.get()
+            with self._lock:
+                abandoned = self._abandoned[call.call_id]
+            result = _answer(call, time.monotonic() - received, interactive, send, abandoned)
+            with self._lock:
+                del self._abandoned[call.call_id]
+            if result is not None:
+                send(result)
 
 
 def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
@@ -167,7 +200,7 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     send = _Sender(conn)
     resources = WorkerResources(settings, on_model_change=lambda states: send(protocol.ModelStates(states)))
     running = _Running()
-    calls: queue.Queue[tuple[float, protocol.Call]] = queue.Queue()
+    calls = _Calls()
     jobs: list[protocol.RunJob] = []
     have_job = threading.Condition()
     cancels: dict[str, threading.Event] = {}
@@ -189,13 +222,12 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
                     if message.job_id in cancels:
                         cancels[message.job_id].set()
             elif isinstance(message, protocol.Call):
-                calls.put((time.monotonic(), message))
+                calls.arrive(message)
+            elif isinstance(message, protocol.CancelCall):
+                calls.abandon(message.call_id)
 
     threading.Thread(target=listen, name="worker-listen", daemon=True).start()
-    serve_calls = threading.Thread(
-        target=_serve_calls, args=(calls, resources, running, send), name="worker-calls", daemon=True
-    )
-    serve_calls.start()
+    threading.Thread(target=calls.serve, args=(resources, running, send), name="worker-calls", daemon=True).start()
     while True:
         with have_job:
             have_job.wait_for(lambda: bool(jobs))
