@@ -120,18 +120,22 @@ def test_chunk_boundaries_are_as_smooth_as_the_chunks_and_sound_stays_on_its_fra
     plan = plan_chain(57, LTX, chunk_frames=25, overlap=9)
     assert len(plan.chunks) == 3
     assembly = Assembly(plan, FPS)
-    for chunk, result in zip(plan.chunks, synthetic_chunks(plan), strict=True):
-        assembly.add(chunk, result)
-    shot = assembly.result()
+    pieces = [assembly.add(chunk, result) for chunk, result in zip(plan.chunks, synthetic_chunks(plan), strict=True)]
+    frames = np.concatenate([piece.frames for piece in pieces])
+    audio = np.concatenate([piece.audio for piece in pieces], axis=1)
+    # Each piece's sound is final: it ends where the next chunk's begins (its fade), the last one at the shot's end.
+    ends = np.cumsum([piece.audio.shape[1] for piece in pieces])
+    assert list(ends) == [sample_at(chunk.start, FPS, RATE) for chunk in plan.chunks[1:]] + [sample_at(57, FPS, RATE)]
+    assert np.array_equal(audio, assembly.audio)
 
-    assert shot.frames.shape == (57, 16, 48, 3)
-    steps = frame_steps(shot.frames)
+    assert frames.shape == (57, 16, 48, 3)
+    steps = frame_steps(frames)
     seams = [chunk.first_kept for chunk in plan.chunks[1:]]
     within = np.delete(steps[1:], [s - 1 for s in seams])
     assert steps[seams].max() <= within.max()
 
-    assert shot.audio is not None and shot.audio.shape == (2, sample_at(57, FPS, RATE))  # as long as the pictures
-    clicks = np.flatnonzero(shot.audio[0] > 0.5)
+    assert audio.shape == (2, sample_at(57, FPS, RATE))  # as long as the pictures
+    clicks = np.flatnonzero(audio[0] > 0.5)
     heard = sorted({round(Fraction(int(s)) * FPS / RATE) for s in clicks})
     assert len(heard) == len(EVENTS) and all(abs(h - e) <= 1 for h, e in zip(heard, EVENTS, strict=True))
 

@@ -481,6 +481,8 @@ class VideoWriter:
     The time base is exactly 1/fps and every frame lasts one tick, so the file probes back with the
     same fps and frame count. Output goes to a hidden sibling and is renamed onto `path` on a clean
     `close()`; `abort()` (or an exception inside `with`) deletes it, so `path` never holds a partial file.
+    Audio is given whole at the start, or opened with a (channels, 0) array and fed as it becomes final
+    (`extend_audio`); either way it is interleaved with the frames as far as it reaches.
     """
 
     def __init__(
@@ -499,9 +501,9 @@ class VideoWriter:
         self.width, self.height = _check_size(width, height)
         self.fps = _as_fps(fps)
         fmt = _container_format(self.path)
-        self._audio = _check_audio(audio, audio_sample_rate)
+        self._audio = _check_audio(audio, audio_sample_rate)  # the samples not written yet
         self._rate = audio_sample_rate
-        self._audio_pos = 0
+        self._audio_pos = 0  # samples written
         self._frames = 0
         self._done = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -565,14 +567,23 @@ class VideoWriter:
         except av.FFmpegError as exc:
             raise MediaError(f"encoding {self.path} failed: {exc}") from exc
 
+    def extend_audio(self, samples: np.ndarray) -> None:
+        """Append samples (channels, n) that are now final to the audio track opened at construction."""
+        if self._audio is None:
+            raise MediaError(f"VideoWriter for {self.path} was opened without audio")
+        more = _check_audio(samples, self._rate)
+        if more is None or more.shape[0] != self._audio.shape[0]:
+            raise MediaError(f"audio for {self.path} must have {self._audio.shape[0]} channels")
+        self._audio = np.concatenate([self._audio, more], axis=1)
+
     def _write_audio(self, until: int) -> None:
         if self._audio is None or self._astream is None:
             return
-        until = min(until, self._audio.shape[1])
-        if until <= self._audio_pos:
+        count = min(until - self._audio_pos, self._audio.shape[1])
+        if count <= 0:
             return
         af = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(self._audio[:, self._audio_pos : until]),
+            np.ascontiguousarray(self._audio[:, :count]),
             format="fltp",
             layout=_LAYOUTS[self._audio.shape[0]],
         )
@@ -581,7 +592,8 @@ class VideoWriter:
         af.time_base = Fraction(1, self._rate)
         for packet in self._astream.encode(af):
             self._container.mux(packet)
-        self._audio_pos = until
+        self._audio = self._audio[:, count:]
+        self._audio_pos += count
 
     def close(self) -> None:
         """Flush the encoders and move the finished file onto `path`."""
@@ -594,7 +606,7 @@ class VideoWriter:
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             if self._audio is not None and self._astream is not None:
-                self._write_audio(self._audio.shape[1])
+                self._write_audio(self._audio_pos + self._audio.shape[1])
                 for packet in self._astream.encode(None):
                     self._container.mux(packet)
             self._container.close()

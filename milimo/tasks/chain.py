@@ -152,24 +152,47 @@ def sample_at(frame: int, fps: Fraction, rate: int) -> int:
     return round(Fraction(frame) * rate / fps)
 
 
+@dataclass(frozen=True)
+class Piece:
+    """What one chunk makes final: the shot's next frames, and the audio that no later chunk will change (it lags the
+    frames by the overlap, which the next chunk's audio fades over); None when the model makes no sound."""
+
+    frames: np.ndarray
+    audio: np.ndarray | None
+    sample_rate: int | None
+
+
 class Assembly:
-    """The shot put together from its chunks' decoded frames and audio, as they come (see the module's notes)."""
+    """The shot put together from its chunks' decoded frames and audio, as they come (see the module's notes).
+
+    Each chunk's kept frames are handed on at once as a `Piece`, so a long shot is never whole in memory; only its
+    audio, which is small, is kept here.
+    """
 
     def __init__(self, plan: ChainPlan, fps: Fraction) -> None:
         self.plan = plan
         self.fps = fps
-        self.frames: np.ndarray | None = None
         self.audio: np.ndarray | None = None
         self.sample_rate: int | None = None
+        self._audio_final = 0  # samples already handed on
 
-    def add(self, chunk: Chunk, result: VideoResult) -> None:
+    def add(self, chunk: Chunk, result: VideoResult) -> Piece:
         if result.frames.shape[0] != chunk.frames:
             raise ValueError(f"chunk {chunk.index} has {result.frames.shape[0]} frames, not the {chunk.frames} planned")
-        if self.frames is None:
-            self.frames = np.empty((self.plan.frames, *result.frames.shape[1:]), np.uint8)
-        self.frames[chunk.first_kept : chunk.end] = result.frames[chunk.overlap : chunk.overlap + chunk.keep]
         if result.audio is not None and result.audio_sample_rate:
             self._add_audio(chunk, result.audio, result.audio_sample_rate)
+        kept = result.frames[chunk.overlap : chunk.overlap + chunk.keep]
+        return Piece(kept, self._final_audio(chunk), self.sample_rate)
+
+    def _final_audio(self, chunk: Chunk) -> np.ndarray | None:
+        """The samples from the last piece's end up to where the next chunk's audio begins (the shot's end)."""
+        if self.audio is None or self.sample_rate is None:
+            return None
+        following = self.plan.chunks[chunk.index + 1 :]
+        until = sample_at(following[0].start, self.fps, self.sample_rate) if following else self.audio.shape[1]
+        final = self.audio[:, self._audio_final : until].copy()
+        self._audio_final = until
+        return final
 
     def _add_audio(self, chunk: Chunk, audio: np.ndarray, rate: int) -> None:
         if self.audio is None:
@@ -189,11 +212,6 @@ class Assembly:
             under = self.audio[:, fade_from:kept_from]
             self.audio[:, fade_from:kept_from] = under * (1 - fade_in) + track[:, : kept_from - origin] * fade_in
         self.audio[:, kept_from:kept_to] = track[:, kept_from - origin :]
-
-    def result(self) -> VideoResult:
-        if self.frames is None:
-            raise ValueError("no chunk was added")
-        return VideoResult(self.frames, self.fps, self.audio, self.sample_rate)
 
 
 # ---- one progress bar over all chunks ------------------------------------------------------------

@@ -11,14 +11,13 @@ again or vary it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from milimo.media.ops import DEFAULT_AUDIO_RATE, encode_frames, read_frames
+from milimo.media.ops import read_frames
 from milimo.models.families import family
 from milimo.models.requests import VideoCondition, VideoRequest
 from milimo.tasks import chain
@@ -30,6 +29,7 @@ from milimo.tasks.prompting import PreparedPrompt, continue_story, prepare_promp
 from milimo.tasks.registry import TaskOutput
 from milimo.tasks.resources import WorkerResources
 from milimo.tasks.rules.video import condition_frames
+from milimo.tasks.shot_writer import ShotWriter
 from milimo.v1 import jobs_pb2
 
 DEFAULT_STEPS, DEFAULT_GUIDANCE = 30, 3.0
@@ -70,38 +70,33 @@ def run(request: jobs_pb2.JobRequest, ctx: TaskContext, resources: WorkerResourc
 
     assembly = chain.Assembly(plan, fps)
     generator = family(config.family)
-    with resources.arbiter.acquire(v.model) as model:
-        progress = ChunkProgress(ctx, len(plan.chunks))
-        previous: np.ndarray | None = None
-        for chunk, prompt in zip(plan.chunks, prompts, strict=True):
-            progress.begin(chunk)
-            own = chain.conditions_in(chunk, used_conditions)
-            if previous is not None:  # the last decoded frames of the chunk before, where this one starts
-                own = (VideoCondition(previous[-plan.overlap :], 0, 1.0), *own)
-            pass_ = replace(
-                shot,
-                prompt=prompt,
-                frames=chunk.frames,
-                seed=chain.chunk_seed(v.seed, chunk),
-                conditions=own,
-                control=None if control is None else _control_for(chunk, control, rule),
-            )
-            result = generator.generate(model, pass_, progress)
-            assembly.add(chunk, result)
-            previous = result.frames
-            if plan.chained:
-                ctx.log(f"chunk {chunk.index + 1}/{len(plan.chunks)}: frames {chunk.first_kept}-{chunk.end - 1} done")
-    ctx.raise_if_cancelled()
-
-    made = assembly.result()
     out = ctx.scratch_dir / "shot.mp4"
-    info = encode_frames(
-        _reporting(made.frames, ctx),
-        out,
-        fps,
-        audio=made.audio,
-        audio_sample_rate=made.audio_sample_rate or DEFAULT_AUDIO_RATE,
-    )
+    with ShotWriter(out, fps, v.frames) as writer:  # encodes each chunk while the model makes the next
+        with resources.arbiter.acquire(v.model) as model:
+            progress = ChunkProgress(ctx, len(plan.chunks))
+            previous: np.ndarray | None = None
+            for chunk, prompt in zip(plan.chunks, prompts, strict=True):
+                progress.begin(chunk)
+                own = chain.conditions_in(chunk, used_conditions)
+                if previous is not None:  # the last decoded frames of the chunk before, where this one starts
+                    own = (VideoCondition(previous[-plan.overlap :], 0, 1.0), *own)
+                pass_ = replace(
+                    shot,
+                    prompt=prompt,
+                    frames=chunk.frames,
+                    seed=chain.chunk_seed(v.seed, chunk),
+                    conditions=own,
+                    control=None if control is None else _control_for(chunk, control, rule),
+                )
+                result = generator.generate(model, pass_, progress)
+                writer.put(assembly.add(chunk, result))
+                previous = result.frames
+                if plan.chained:
+                    ctx.log(
+                        f"chunk {chunk.index + 1}/{len(plan.chunks)}: frames {chunk.first_kept}-{chunk.end - 1} done"
+                    )
+        ctx.raise_if_cancelled()
+        info = writer.finish(ctx)
     media = {
         **info.as_media(),
         **recipe(v, config.family, shot, prompts, plan, conditions),
@@ -217,14 +212,6 @@ def shot_prompts(
 
 
 # ---- the result ---------------------------------------------------------------------------------------
-
-
-def _reporting(frames: np.ndarray, ctx: TaskContext) -> Iterator[np.ndarray]:
-    """The frames, reporting encoding progress (a long shot takes a while to encode) and honouring a cancel."""
-    for index, frame in enumerate(frames):
-        ctx.raise_if_cancelled()
-        ctx.progress(index + 1, len(frames), f"encoding · frame {index + 1}/{len(frames)}")
-        yield frame
 
 
 def recipe(
