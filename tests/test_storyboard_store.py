@@ -150,7 +150,9 @@ def test_create_elements_adds_characters_and_locations_skipping_names_the_projec
     assert by_name["mara"].kind == ElementKind.PROP  # "MARA" is taken, ignoring case
     assert "Mara" not in by_name
     assert by_name["Stranger"].kind == ElementKind.CHARACTER and by_name["Stranger"].trigger == "@Stranger"
-    assert by_name["Mcclane"].kind == ElementKind.CHARACTER and by_name["Stranger"].description == ""
+    assert by_name["Mcclane"].kind == ElementKind.CHARACTER
+    assert by_name["Stranger"].description == "A STRANGER in a soaked coat steps in."  # as the script introduces him
+    assert by_name["Harbour Diner"].description.startswith("Interior, night. Rain streaks the windows.")
     locations = {element.name for element in elements if element.kind == ElementKind.LOCATION}
     assert locations == {
         "Harbour Diner",

@@ -31,6 +31,7 @@ from milimo.daemon.records import (
 from milimo.daemon.store import catalog
 from milimo.daemon.store.tables import elements, projects, scenes, shots
 from milimo.errors import AlreadyExists, InvalidArgument, NotFound
+from milimo.storyboard.introductions import character_introduction, location_description
 from milimo.storyboard.screenplay import Screenplay, Setting
 from milimo.validation import NAME_MAX
 
@@ -419,7 +420,8 @@ def apply_screenplay(
 
     `create_elements` adds a character per speaking character ("MARA" -> "Mara", trigger "@Mara") and a
     location per distinct scene location, in title case, skipping names and triggers the project already
-    has (ignoring case) and names that cannot make an element (too long, or no letters for a trigger).
+    has (ignoring case) and names that cannot make an element (too long, or no letters for a trigger). Each is
+    described as the script describes it (`milimo.storyboard.introductions`).
     """
     project = catalog.get_project(conn, project_id)
     project_pk = catalog.project_pk(conn, project_id)
@@ -472,10 +474,13 @@ def apply_screenplay(
 
 def _add_screenplay_elements(conn: Connection, project_pk: int, screenplay: Screenplay) -> int:
     names, triggers = _taken(conn, project_pk)
-    wanted = [(ElementKind.CHARACTER, name) for name in screenplay.characters]
-    wanted += [(ElementKind.LOCATION, scene.location) for scene in screenplay.scenes if scene.location]
+    wanted = [(ElementKind.CHARACTER, name, character_introduction(screenplay, name)) for name in screenplay.characters]
+    wanted += [
+        (ElementKind.LOCATION, location, location_description(screenplay, location))
+        for location in dict.fromkeys(scene.location for scene in screenplay.scenes if scene.location)
+    ]
     added, stamp = 0, now_us()
-    for kind, raw in wanted:
+    for kind, raw, description in wanted:
         name = title_case(raw.strip())
         trigger = default_trigger(name)
         if not trigger or len(name) > NAME_MAX or name.casefold() in names or trigger.casefold() in triggers:
@@ -487,7 +492,7 @@ def _add_screenplay_elements(conn: Connection, project_pk: int, screenplay: Scre
                 kind=kind.value,
                 name=name,
                 trigger=trigger,
-                description="",
+                description=description,
                 reference_asset_ids=[],
                 created_us=stamp,
                 updated_us=stamp,
