@@ -10,6 +10,12 @@ real program where the README is silent and the behaviour has been measured:
   (the timeline's start frame plus the offset), `endFrame` is exclusive (`startFrame` 0 and `endFrame` 48
   place 48 frames), and an append that would overlap an item on its track is dropped silently: no item is
   returned for it. Without `trackIndex` it goes on track 1; without `recordFrame` after the track's last item.
+- clipInfo's "mediaType" is "1 - Video only, 2 - Audio only" (README, MediaPool.AppendToTimeline): 1 puts the
+  picture on video track `trackIndex`, 2 the sound on audio track `trackIndex` (as scripts in the wild use it);
+  the sound of a clip without any is dropped. The README does not say which audio track an append *without*
+  mediaType gives a clip's sound, so for a clip with sound the double refuses to guess (NotImplementedError).
+  Audio tracks drop overlapping appends like video tracks. `AddTrack("audio", subTrackType)` takes the README's
+  formats ("mono" when left out); `SetClipsLinked` links items, `DeleteClips(items)` takes them out.
 - `Timeline.Insert*IntoTimeline` ripples at the playhead on V1: the new item goes in on track 1 at the
   playhead, and what lies at or after the playhead on that track moves later (an item under it is split).
 - Markers are keyed by their frame offset from the timeline's start (floats in `GetMarkers`, like
@@ -21,7 +27,8 @@ real program where the README is silent and the behaviour has been measured:
   ImportTimelineFromFile` reads OTIO back into a new timeline and keeps each item's `Resolve_OTIO` metadata
   (Resolve keeps what it means, effects and track settings, and writes it out again on export).
 
-Not modelled: sound placement, transitions (their clips keep their places), rendering, Fusion, UIManager.
+Not modelled: transitions (their clips keep their places), ripple deletes, rendering, Fusion; UIManager is
+tests/fusion_ui_double.py.
 Not measured, and assumed: a generator is written to OTIO as a GeneratorReference, and one imported from OTIO
 keeps its kind and parameters (this is what lets OTIO placeholders survive a trip through Resolve).
 """
@@ -43,16 +50,26 @@ MARKER_COLORS = frozenset(
     | {"Lemon", "Sand", "Cocoa", "Cream"}
 )
 TRACK_TYPES = ("video", "audio", "subtitle")
+# Timeline.AddTrack's subTrackType for "audio" (README, Resolve 20): "mono" when left out.
+AUDIO_FORMATS = frozenset(
+    {"mono", "stereo", "lrc", "lcr", "lrcs", "lcrs", "quad", "5.0", "5.0film", "5.1", "5.1film", "7.0", "7.0film"}
+    | {"7.1", "7.1film"}
+    | {f"adaptive{n}" for n in range(1, 37)}
+)
+VIDEO_ONLY, AUDIO_ONLY = 1, 2  # clipInfo "mediaType" (README)
 GENERATOR_SECONDS = 5  # Resolve's standard generator duration
 
 
 class MediaPoolItem:
-    def __init__(self, path: str, frames: int, fps: float, name: str = "", kind: str = "Video") -> None:
+    def __init__(
+        self, path: str, frames: int, fps: float, name: str = "", kind: str = "Video", has_audio: bool = False
+    ) -> None:
         self.path = path
         self.frames = frames
         self.fps = fps
         self.name = name or Path(path).name
         self.kind = kind
+        self.has_audio = has_audio
 
     @classmethod
     def from_file(cls, path: str) -> MediaPoolItem | None:
@@ -61,7 +78,7 @@ class MediaPoolItem:
             info = probe(path)
         except (MediaError, OSError):
             return None
-        return cls(path, info.frames, float(info.fps))
+        return cls(path, info.frames, float(info.fps), has_audio=info.has_audio)
 
     def GetName(self) -> str:
         return self.name
@@ -150,6 +167,7 @@ class TimelineItem(_Markers):
         self.generator = generator
         self.generator_parameters = generator_parameters or {}
         self.resolve_metadata = resolve_metadata or {}
+        self.linked: list[TimelineItem] = []
 
     @property
     def end(self) -> int:
@@ -170,6 +188,9 @@ class TimelineItem(_Markers):
     def GetMediaPoolItem(self) -> MediaPoolItem | None:
         return self.media
 
+    def GetLinkedItems(self) -> list[TimelineItem]:
+        return list(self.linked)
+
 
 @dataclass
 class _Track:
@@ -177,6 +198,7 @@ class _Track:
     items: list[TimelineItem] = field(default_factory=list)
     locked: bool = False
     resolve_metadata: dict[str, Any] = field(default_factory=dict)
+    sub_type: str = ""  # an audio track's format
 
     def free(self, start: int, end: int) -> bool:
         return all(item.end <= start or end <= item.start for item in self.items)
@@ -219,11 +241,38 @@ class Timeline(_Markers):
     def GetTrackCount(self, trackType: str) -> int:
         return len(self.tracks.get(trackType, []))
 
-    def AddTrack(self, trackType: str, subTrackType: Any = None) -> bool:
+    def AddTrack(self, trackType: str, subTrackType: str | None = None) -> bool:
         if trackType not in TRACK_TYPES:
             return False
+        sub_type = (subTrackType or "mono") if trackType == "audio" else ""
+        if sub_type and sub_type not in AUDIO_FORMATS:
+            return False
         tracks = self.tracks[trackType]
-        tracks.append(_Track(f"{trackType.capitalize()} {len(tracks) + 1}"))
+        tracks.append(_Track(f"{trackType.capitalize()} {len(tracks) + 1}", sub_type=sub_type))
+        return True
+
+    def GetTrackSubType(self, trackType: str, trackIndex: int) -> str:
+        track = self._track(trackType, trackIndex)
+        return track.sub_type if track is not None else ""
+
+    def SetClipsLinked(self, timelineItems: list[TimelineItem], linked: bool) -> bool:
+        if not timelineItems or any(self._track_of(item) is None for item in timelineItems):
+            return False
+        for item in timelineItems:
+            item.linked = [other for other in timelineItems if other is not item] if linked else []
+        return True
+
+    def DeleteClips(self, timelineItems: list[TimelineItem], rippleDelete: bool = False) -> bool:
+        if rippleDelete:
+            raise NotImplementedError("the double does not model ripple deletes")
+        tracks = [self._track_of(item) for item in timelineItems]
+        if not timelineItems or any(track is None for track in tracks):
+            return False
+        for item, track in zip(timelineItems, tracks, strict=True):
+            assert track is not None
+            track.items.remove(item)
+            for other in item.linked:
+                other.linked = [each for each in other.linked if each is not item]
         return True
 
     def GetIsTrackLocked(self, trackType: str, trackIndex: int) -> bool | None:
@@ -276,6 +325,9 @@ class Timeline(_Markers):
         tracks = self.tracks.get(kind, [])
         return tracks[index - 1] if isinstance(index, int) and 1 <= index <= len(tracks) else None
 
+    def _track_of(self, item: TimelineItem) -> _Track | None:
+        return next((track for tracks in self.tracks.values() for track in tracks if item in track.items), None)
+
     def append(self, info: dict[str, Any]) -> TimelineItem | None:
         """One clipInfo of MediaPool.AppendToTimeline: the item, or None when Resolve drops it."""
         media = info.get("mediaPoolItem")
@@ -285,7 +337,12 @@ class Timeline(_Markers):
         source_end = int(info.get("endFrame", media.frames))  # exclusive
         if not 0 <= source_start < source_end <= media.frames:
             return None
-        track = self._track("video", info.get("trackIndex", 1))
+        media_type = info.get("mediaType")
+        if media_type is None and media.has_audio:
+            raise NotImplementedError("not measured: which audio track Resolve gives the sound without mediaType")
+        if media_type not in (None, VIDEO_ONLY, AUDIO_ONLY) or (media_type == AUDIO_ONLY and not media.has_audio):
+            return None
+        track = self._track("audio" if media_type == AUDIO_ONLY else "video", info.get("trackIndex", 1))
         if track is None or track.locked:
             return None
         duration = source_end - source_start

@@ -4,6 +4,12 @@ Everything here runs on Resolve's UI thread. The daemon is reached only through 
 report back through a queue that `tick` (called by the window's timer) drains: no method here waits on the
 network, so the window never freezes, and a daemon that is down is a status line, not an error. Failures of
 an action become `notice`, a sentence in the window.
+
+A job outlives the window: as soon as the daemon names it, its id goes into the shot's marker (customData), and
+every scan of the timeline follows the marked jobs no row follows yet, so a window opened later picks up the
+jobs an earlier one left running, or that finished meanwhile. A result is placed as soon as it is downloaded,
+once: placing writes the result into the marker, and a marker that already holds this job's result is not
+placed again.
 """
 
 from __future__ import annotations
@@ -25,13 +31,14 @@ from milimo.otio.fill import file_stem
 from milimo.v1 import jobs_pb2
 
 from . import placement
-from .daemon import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, Connection, DaemonLink
+from .daemon import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, Connection, DaemonLink, Result
 from .placeholders import OTIO, Shot, can_export_otio, export_otio, find_shots, timeline_rate
 from .requests import Settings, shot_request, size_for
 from .roundtrip import RoundTrip, prepare, run_fill
 
 T = TypeVar("T")
-ACTIVE = {"submitting", "queued", "running"}
+ACTIVE = {"submitting", "following", "queued", "running"}
+ENDED_WITHOUT_RESULT = {jobs_pb2.JOB_STATUS_FAILED, jobs_pb2.JOB_STATUS_CANCELLED}
 NO_SHOTS_HINT = (
     'No Milimo shots here. Add a timeline marker named "Milimo", write the shot in its note and drag its '
     "duration to the shot's length, then press Refresh."
@@ -51,6 +58,7 @@ class JobRow:
     fraction: float = 0.0
     message: str = ""
     file: Path | None = None
+    has_audio: bool = False
     placed: str = ""  # where the result went, once placed
 
     @property
@@ -156,6 +164,8 @@ class Controller:
             self.settings = Settings("", *size_for(width, height))
 
     def close(self) -> None:
+        """Apply what the daemon already reported (a job's id, so that its marker remembers it), then stop."""
+        self.tick()
         self.link.close()
 
     def tick(self) -> None:
@@ -199,6 +209,32 @@ class Controller:
 
     def _scan(self) -> None:
         self.shots = find_shots(self.resolve, self._timeline, self.folder / "scan")
+        self._follow_marked_jobs()
+
+    def _follow_marked_jobs(self) -> None:
+        """Follow the jobs that markers name and no row follows yet: jobs a window that was closed submitted (or
+        one this window lost the daemon for, again)."""
+        rows = {row.job_id: row for row in self.jobs if row.job_id}
+        for shot in self.shots:
+            job_id = str(shot.notes.get("job_id", ""))
+            if not job_id or shot.asset_id:
+                continue
+            row = rows.get(job_id)
+            if row is None:
+                row = JobRow(f"r{next(self._row_ids)}", shot, self._timeline, job_id=job_id)
+                self.jobs.append(row)
+            elif row.status != "error":
+                continue
+            row.status, row.message = "following", "following the job submitted earlier"
+            self.link.follow(job_id, shot.title, *self._callbacks(row))
+
+    def _callbacks(self, row: JobRow) -> tuple[Callable[..., None], ...]:
+        """What the daemon's threads report a row's job through: its moves, its result, a failure."""
+        return (
+            functools.partial(self._job_moved, row),
+            functools.partial(self._downloaded, row),
+            functools.partial(self._job_error, row),
+        )
 
     @reported
     def choose(self, model: str, width: int, height: int) -> None:
@@ -227,18 +263,18 @@ class Controller:
             except MilimoError as error:
                 row.status, row.message = "not submitted", str(error)
                 continue
-            self.link.generate(
-                request,
-                shot.title,
-                on_job=functools.partial(self._job_moved, row),
-                on_file=functools.partial(self._downloaded, row),
-                on_error=functools.partial(self._job_error, row),
-            )
+            self.link.generate(request, shot.title, *self._callbacks(row))
         self.notice = f"Submitting {len(shots)} shots." if shots else "No shot to generate: choose one in the list."
 
     def _job_moved(self, row: JobRow, state: JobState) -> None:
         job = state.job
-        row.job_id = job.id
+        if not row.job_id:  # the daemon named the job: the marker remembers it past this window
+            row.job_id = job.id
+            if not placement.write_job(row.timeline, row.shot, {"job_id": job.id}) and row.shot.source != OTIO:
+                self.notice = (
+                    f"Resolve did not write job {job.id} into the marker of {row.shot.key} {row.shot.title!r}: "
+                    "keep this window open until it ends, or Milimo will not place its result."
+                )
         row.status = status_name(job.status)
         row.fraction = state.fraction
         row.message = job.reason or job.progress.message
@@ -246,10 +282,23 @@ class Controller:
             row.asset_id = job.result_asset_ids[0]
         if job.status == jobs_pb2.JOB_STATUS_SUCCEEDED:
             row.message = "downloading the result"
+        elif job.status in ENDED_WITHOUT_RESULT:
+            self._forget(row)
 
-    def _downloaded(self, row: JobRow, path: Path) -> None:
-        row.file = path
-        row.message = "ready: press Import to place it"
+    def _forget(self, row: JobRow) -> None:
+        """Take a job that ended without a result out of its marker: this window shows how it ended, and a window
+        opened later need not follow it again."""
+        if (placement.marker_notes(row.timeline, row.shot) or {}).get("job_id") == row.job_id:
+            placement.write_job(row.timeline, row.shot, {})
+
+    def _downloaded(self, row: JobRow, result: Result) -> None:
+        row.file, row.has_audio = result.path, result.has_audio
+        try:
+            self._place(self._project(), row)
+        except MilimoError as error:  # stays importable: Import tries again
+            row.message = f"{error}; press Import to try again"
+        else:
+            self._scan()
 
     def _job_error(self, row: JobRow, text: str) -> None:
         row.status, row.message = "error", text
@@ -268,7 +317,9 @@ class Controller:
 
     @reported
     def import_results(self, row_ids: Iterable[str] = ()) -> None:
-        """Place the chosen finished results (none chosen: every one not yet placed) on their timelines."""
+        """Place the chosen finished results that are not placed yet (none chosen: all of them) on their timelines.
+        Results are placed as they arrive; this is for those Resolve refused then (a locked track, a deleted
+        timeline)."""
         rows = self._rows(row_ids, lambda row: row.importable)
         project = self._project()
         placed = 0
@@ -284,11 +335,20 @@ class Controller:
         self.notice = f"Placed {placed} of {len(rows)} clips." if rows else "No finished result to import yet."
 
     def _place(self, project: Any, row: JobRow) -> None:
+        """Place the row's result and write it into the shot's marker, unless the marker says this job's result is
+        placed already (by a window before this one)."""
         assert row.file is not None  # importable says so
-        where = placement.place(project, row.timeline, row.shot, row.file)
+        before = placement.marker_notes(row.timeline, row.shot) or {}
+        if before.get("asset_id") and before.get("job_id") == row.job_id:
+            row.placed = "earlier"
+            row.status, row.message = "placed", "placed earlier: the marker holds this result"
+            return
+        where = placement.place(project, row.timeline, row.shot, row.file, has_audio=row.has_audio)
         notes = {"job_id": row.job_id, "asset_id": row.asset_id, "file": str(row.file), "track": where.track}
-        linked = placement.link_marker(row.timeline, row.shot, notes)
-        row.placed = f"V{where.track} at {timecode(where.record_frame, timeline_rate(row.timeline))}"
+        if where.audio_track:
+            notes["audio_track"] = where.audio_track
+        linked = placement.write_job(row.timeline, row.shot, notes)
+        row.placed = f"{where.tracks} at {timecode(where.record_frame, timeline_rate(row.timeline))}"
         row.status, row.message = "placed", row.placed
         if not linked and row.shot.source != OTIO:  # placed, so not an error that would invite a second import
             row.message += (

@@ -20,7 +20,7 @@ from milimo.client.client import Client
 from milimo.config import ClientConfig
 from milimo.errors import MilimoError
 from milimo.otio import fill
-from milimo.v1 import jobs_pb2, models_pb2
+from milimo.v1 import jobs_pb2, media_pb2, models_pb2
 
 Post = Callable[[Callable[[], None]], None]
 PROBE_INTERVAL_S = 2.0  # how often the connection is checked
@@ -34,6 +34,19 @@ class Connection:
     state: str  # "checking", "online" or "offline"
     text: str
     models: tuple[str, ...] = field(default=())  # video models the daemon has weights for
+
+
+@dataclass(frozen=True)
+class Result:
+    """A job's result, downloaded."""
+
+    path: Path
+    has_audio: bool  # as the daemon's asset records it
+
+
+OnJob = Callable[[JobState], None]
+OnResult = Callable[[Result], None]
+OnError = Callable[[str], None]
 
 
 def describe(error: BaseException, address: str) -> str:
@@ -118,62 +131,63 @@ class DaemonLink:
     # ---- jobs --------------------------------------------------------------------------------
 
     def generate(
-        self,
-        request: jobs_pb2.JobRequest,
-        label: str,
-        on_job: Callable[[JobState], None],
-        on_file: Callable[[Path], None],
-        on_error: Callable[[str], None],
+        self, request: jobs_pb2.JobRequest, label: str, on_job: OnJob, on_result: OnResult, on_error: OnError
     ) -> None:
         """Submit, follow the job's events, and download its result; each step reported through `post`."""
-        self._spawn(label, lambda: self._generate(request, label, on_job, on_file), on_error)
 
-    def _generate(
-        self,
-        request: jobs_pb2.JobRequest,
-        label: str,
-        on_job: Callable[[JobState], None],
-        on_file: Callable[[Path], None],
-    ) -> None:
-        job = self.client.submit(request, labels={"milimo.resolve": label[:256]})
+        def generate() -> None:
+            job = self.client.submit(request, labels={"milimo.resolve": label[:256]})
+            self._follow(job, label, on_job, on_result)
+
+        self._spawn(label, generate, on_error)
+
+    def follow(self, job_id: str, label: str, on_job: OnJob, on_result: OnResult, on_error: OnError) -> None:
+        """Follow a job submitted earlier (by a window since closed) from its first event, and download its
+        result; a daemon that is away is waited for."""
+        self._spawn(label, lambda: self._follow(jobs_pb2.Job(id=job_id), label, on_job, on_result), on_error)
+
+    def _follow(self, job: jobs_pb2.Job, label: str, on_job: OnJob, on_result: OnResult) -> None:
         batch = BatchState([job], {job.id: label})
         state = batch.jobs[job.id]
-        self._report(state, on_job)
+        if job.status:  # as Submit answered; a job followed by id has no status until its events replay
+            self._report(state, on_job)
         if not state.terminal:
             # While the window is open a daemon that went away is waited for: the job goes on without us.
             for event in self.client.watch(job.id, after_sequence=job.last_sequence, reconnect_for=math.inf):
                 state = batch.apply(event)
                 self._report(state, on_job)
         if state.job.status == jobs_pb2.JOB_STATUS_SUCCEEDED and state.job.result_asset_ids:
-            path = self.download(state.job.result_asset_ids[0], label)
-            self._post(lambda: on_file(path))
+            result = self.fetch(state.job.result_asset_ids[0], label)
+            self._post(lambda: on_result(result))
 
-    def _report(self, state: JobState, on_job: Callable[[JobState], None]) -> None:
+    def _report(self, state: JobState, on_job: OnJob) -> None:
         snapshot = JobState(state.label, jobs_pb2.Job())
         snapshot.job.CopyFrom(state.job)  # the thread keeps changing its own copy
         self._post(lambda: on_job(snapshot))
 
-    def download(self, asset_id: str, label: str) -> Path:
-        """The asset as a file in the media folder; one already there is kept (assets never change)."""
+    def fetch(self, asset_id: str, label: str) -> Result:
+        """The asset as a file in the media folder (one already there is kept: assets never change), and whether
+        it has sound."""
+        asset = self.client.media.Stat(media_pb2.StatRequest(asset_id=asset_id), timeout=CALL_TIMEOUT_S)
         target = self.media_dir / media_name(label, asset_id)
         if not target.exists():
             self.media_dir.mkdir(parents=True, exist_ok=True)
             self.client.download(asset_id, target)
-        return target
+        return Result(target, asset.media.has_audio)
 
-    def cancel(self, job_id: str, on_error: Callable[[str], None]) -> None:
+    def cancel(self, job_id: str, on_error: OnError) -> None:
         def cancel() -> None:
             self.client.jobs.Cancel(jobs_pb2.CancelJobRequest(job_id=job_id), timeout=CALL_TIMEOUT_S)
 
         self._spawn(f"cancel {job_id}", cancel, on_error)
 
-    def run(self, name: str, work: Callable[[Client], None], on_error: Callable[[str], None]) -> None:
+    def run(self, name: str, work: Callable[[Client], None], on_error: OnError) -> None:
         """Any other work with the client (the round trip's fill), on a thread of its own."""
         self._spawn(name, lambda: work(self.client), on_error)
 
     # ---- threads -----------------------------------------------------------------------------
 
-    def _spawn(self, name: str, work: Callable[[], None], on_error: Callable[[str], None]) -> None:
+    def _spawn(self, name: str, work: Callable[[], None], on_error: OnError) -> None:
         def run() -> None:
             try:
                 work()
@@ -187,5 +201,5 @@ class DaemonLink:
 
         threading.Thread(target=run, name=f"milimo {name}"[:60], daemon=True).start()
 
-    def _fail(self, on_error: Callable[[str], None], text: str) -> None:
+    def _fail(self, on_error: OnError, text: str) -> None:
         self._post(lambda: on_error(text))

@@ -2,7 +2,8 @@
 
 A UIManager timer calls `Controller.tick` four times a second and redraws what changed; buttons call the
 controller's actions. Rows are updated in place (not cleared and re-added), so the user's selection survives
-the redraws. Nothing here touches the network.
+the redraws. Nothing here touches the network. tests/fusion_ui_double.py runs it, following UIManager's
+documentation.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class TreeRows:
                     item.Text[index] = text
 
     def selected(self) -> list[str]:
-        return [item.Text[0] for item in (self.tree.SelectedItems() or {}).values()]
+        # Documented as a list; Lua tables reach Python as dicts keyed 1, 2… in much of Fusion's API: take either.
+        items = self.tree.SelectedItems() or []
+        return [item.Text[0] for item in (items.values() if isinstance(items, dict) else items)]
 
 
 class MilimoWindow:
