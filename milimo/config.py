@@ -60,6 +60,7 @@ class ModelConfig:
     dtype: str = "auto"
     device: str = "auto"
     offload: str = "none"  # none | model | sequential
+    vae_tiling: bool = False  # decode in tiles: far less memory for large frames, on small GPUs
     repo_id: str = ""  # where `milimo models pull` fetches it from
 
 

@@ -1,9 +1,9 @@
-"""Helpers the diffusers families share: derived pipelines, latent upsamplers, placement, video requests, frames,
-LoRAs."""
+"""Helpers the diffusers families share: derived pipelines, latent upsamplers, single-file checkpoints, the end of
+a load, video requests, frames, LoRAs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milimo.config import ModelConfig
-from milimo.errors import InvalidArgument
+from milimo.errors import FailedPrecondition, InvalidArgument
+from milimo.models import offload
 from milimo.models.base import LoadedModel, Placement
 from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest
 
@@ -48,41 +49,50 @@ def load_upsampler(model_cls: Any, folder: Path, dtype: torch.dtype) -> object |
     return None
 
 
-def place(loaded: LoadedModel, denoisers: tuple[Any, ...], upsample: Any | None, placement: Placement) -> None:
-    """Move to the device, or arm diffusers' CPU offload hooks on every denoising pipeline."""
-    device = placement.device
-    if placement.offload == "none":
-        loaded.to(device)
-        return
-    if placement.offload == "model":
-        for pipe in denoisers:  # the hooks sit on the shared modules; each pipeline re-arms them
-            pipe.enable_model_cpu_offload(device=device)
-    elif placement.offload == "sequential":
-        for pipe in denoisers:
-            pipe.enable_sequential_cpu_offload(device=device)
-    else:
-        raise InvalidArgument("offload", f"must be none, model or sequential (got {placement.offload!r})")
-    if upsample is not None:  # small, and outside the offload sequence
-        upsample.latent_upsampler.to(device)
-    loaded.device = device
+def model_folder(path: Path) -> Path:
+    """A model's diffusers folder: its configured path, or the folder holding its single-file checkpoint."""
+    return path.parent if path.is_file() else path
+
+
+def single_file_folder(config: ModelConfig, family: str, layout: str) -> Path:
+    """The diffusers folder beside the single-file `.safetensors` checkpoint at `config.path`: it gives the
+    components' configs and the components the file does not hold (Lightricks' repositories ship both)."""
+    path = config.path
+    if path.suffix != ".safetensors":
+        raise FailedPrecondition(
+            f"model {config.name!r}: {path} is a file but not a .safetensors checkpoint; point the path at a "
+            "diffusers folder or at a single-file .safetensors checkpoint"
+        )
+    folder = path.parent
+    if not (folder / "model_index.json").is_file() or not (folder / "transformer" / "config.json").is_file():
+        raise FailedPrecondition(
+            f"model {config.name!r}: the single-file checkpoint {path.name} needs the diffusers layout of {family} "
+            f"({layout}) beside it in {folder}; fetch it with `milimo models pull {config.name}`"
+        )
+    return folder
+
+
+def ready(loaded: LoadedModel, pipes: Iterable[Any], vae: Any) -> LoadedModel:
+    """The end of every diffusers family's load: its pipelines quiet (progress goes through the task context),
+    VAE tiling when the placement asks for it, and the model where it waits between calls."""
+    for pipe in pipes:
+        pipe.set_progress_bar_config(disable=True)
+    if loaded.placement.vae_tiling:
+        vae.enable_tiling()
+    offload.place(loaded)
+    return loaded
 
 
 def assemble(
     config: ModelConfig, placement: Placement, base: Any, pipelines: Any, upsampler: object | None
 ) -> LoadedModel:
     """The loaded model of a video family: its base pipeline, the derived ones (`pipelines`, with
-    `denoisers()` and `upsample`) and the upsampler, quiet and placed."""
+    `denoisers()` and `upsample`) and the upsampler, ready."""
     modules: dict[str, object] = {"pipeline": base, "pipelines": pipelines}
     if upsampler is not None:
         modules["latent_upsampler"] = upsampler
-    loaded = LoadedModel(config, modules, placement)
-    for pipe in (*pipelines.denoisers(), pipelines.upsample):
-        if pipe is not None:
-            pipe.set_progress_bar_config(disable=True)  # progress goes through the task context
-    if placement.vae_tiling:
-        base.vae.enable_tiling()
-    place(loaded, pipelines.denoisers(), pipelines.upsample, placement)
-    return loaded
+    pipes = [pipe for pipe in (*pipelines.denoisers(), pipelines.upsample) if pipe is not None]
+    return ready(LoadedModel(config, modules, placement), pipes, base.vae)
 
 
 def check_frames(field: str, frames: Any) -> None:

@@ -1,4 +1,4 @@
-"""What the image families share: request checks, numpy <-> PIL, compositing, seeds, offload hooks, LoRAs.
+"""What the image families share: request checks, numpy <-> PIL, compositing, seeds, pipelines, LoRAs.
 
 Images cross the family boundary as numpy: (H, W, 3) uint8 pictures and (H, W) uint8 masks, 255 = repaint.
 """
@@ -17,7 +17,6 @@ from PIL import Image
 
 from milimo.errors import InvalidArgument
 from milimo.models._diffusers import loras as diffusers_loras
-from milimo.models.base import Placement
 from milimo.models.requests import ImageRequest, LoraWeight
 
 if TYPE_CHECKING:
@@ -114,36 +113,12 @@ class Pipelines:
     """
 
     by_kind: dict[str, Any] = field(default_factory=dict)
-    offloaded: Any = None  # the pipeline whose offload hooks are installed now
 
     def __getitem__(self, kind: str) -> Any:
         return self.by_kind[kind]
 
     def __contains__(self, kind: str) -> bool:
         return kind in self.by_kind
-
-
-def activate(pipelines: Pipelines, pipe: Any, placement: Placement) -> None:
-    """Install the CPU-offload hooks on the pipeline about to run, when the placement asks for offload.
-
-    The pipelines share modules, and diffusers keeps one set of hooks per module, so the hooks move to
-    whichever pipeline runs (enabling them first puts that pipeline's modules back on the CPU).
-    """
-    if placement.offload == "none" or pipelines.offloaded is pipe:
-        return
-    if placement.offload == "model":
-        pipe.enable_model_cpu_offload(device=placement.device)
-    elif placement.offload == "sequential":
-        pipe.enable_sequential_cpu_offload(device=placement.device)
-    else:
-        raise InvalidImageRequest("offload", f"must be none, model or sequential (got {placement.offload!r})")
-    pipelines.offloaded = pipe
-
-
-def settle(pipe: Any, placement: Placement) -> None:
-    """After a run, finished or not, put model-offloaded modules back on the CPU (a cancel skips diffusers' own)."""
-    if placement.offload == "model":
-        pipe.maybe_free_model_hooks()
 
 
 @contextmanager

@@ -15,7 +15,6 @@ tells "on the accelerator" from "parked", so the one-resident rule is checked on
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -28,7 +27,8 @@ import torch
 from milimo.config import ModelConfig
 from milimo.errors import InvalidArgument, ResourceExhausted, Unavailable
 from milimo.models.base import LoadedModel, Placement
-from milimo.models.devices import pick_device, pick_dtype
+from milimo.models.devices import pick_device, pick_dtype, release_memory
+from milimo.models.offload import check_mode
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,12 @@ class Arbiter:
 
     def placement_for(self, config: ModelConfig) -> Placement:
         device = self.device if config.device == "auto" else torch.device(config.device)
-        return Placement(device=device, dtype=pick_dtype(device, config.dtype), offload=config.offload)
+        check_mode(config.offload)
+        # Offload moves weights between RAM and an accelerator; on the CPU there is nothing to move, and diffusers'
+        # sequential offload cannot even run there (it names the device "cpu:0": accelerate#2314).
+        offload = "none" if device.type == "cpu" else config.offload
+        dtype = pick_dtype(device, config.dtype)
+        return Placement(device=device, dtype=dtype, offload=offload, vae_tiling=config.vae_tiling)
 
     def state(self) -> dict[str, str]:
         """Each configured model's whereabouts: on_accelerator, in_ram or on_disk."""
@@ -136,7 +141,8 @@ class Arbiter:
                     self._recover_from_oom()
                     raise AcceleratorOutOfMemory(
                         f"the accelerator ran out of memory running {name!r}; everything was unloaded. Try fewer "
-                        'frames or a smaller size, or set offload = "model" for this model in the config'
+                        'frames or a smaller size, or set offload = "model" and vae_tiling = true for this model '
+                        "in the config"
                     ) from exc
                 raise
         finally:
@@ -149,7 +155,7 @@ class Arbiter:
                 self._resident = None
             while self._parked:
                 self._release(self._parked.popitem(last=False)[1])
-            self._empty_cache()
+            release_memory()
             self._report()
 
     # ---- internals (all under the lock) -----------------------------------------------------
@@ -189,23 +195,17 @@ class Arbiter:
             model.to(torch.device("cpu"))
         self.ledger.place(model.name, "ram", model.nbytes())
         self._parked[model.name] = model
-        self._empty_cache()
         while self._parked and self.ledger.bytes_on("ram") > self.ram_budget_bytes:
             oldest_name, oldest = self._parked.popitem(last=False)
             log.info("releasing %s: parked models exceed the RAM budget", oldest_name)
             self._release(oldest)
+        release_memory()
 
     def _release(self, model: LoadedModel) -> None:
+        """Drop a model's modules; the caller gives the memory back (`release_memory`) once it is done releasing."""
         self.ledger.forget(model.name)
         model.modules.clear()
-        gc.collect()
 
     def _recover_from_oom(self) -> None:
         log.error("out of memory on %s: releasing every model", self.device)
         self.release_all()
-
-    def _empty_cache(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        elif self.device.type == "mps":
-            torch.mps.empty_cache()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from milimo.config import ModelConfig
 from milimo.errors import FailedPrecondition
+from milimo.models.offload import check_mode
 
 if TYPE_CHECKING:
     import torch
@@ -28,8 +29,11 @@ class Placement:
 
     device: torch.device
     dtype: torch.dtype
-    offload: str = "none"  # none | model | sequential (diffusers' CPU offload hooks)
+    offload: str = "none"  # none | model | sequential: diffusers' CPU offload hooks (milimo/models/offload.py)
     vae_tiling: bool = False
+
+    def __post_init__(self) -> None:
+        check_mode(self.offload)
 
 
 class LoadedModel:

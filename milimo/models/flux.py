@@ -25,8 +25,10 @@ from typing import Any
 
 from milimo.config import ModelConfig
 from milimo.models import _images
+from milimo.models._diffusers import ready
 from milimo.models._images import InvalidImageRequest, Pipelines
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.offload import offloaded
 from milimo.models.requests import ImageRequest, ImageResult
 from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
@@ -78,12 +80,8 @@ class FluxFamily:
             modules["redux_image_embedder"] = redux.image_embedder
             pipelines.by_kind["redux"] = redux
 
-        for pipe in pipelines.by_kind.values():
-            pipe.set_progress_bar_config(disable=True)
-        if placement.vae_tiling:
-            base.vae.enable_tiling()
         modules["pipelines"] = pipelines
-        return LoadedModel(config, modules, placement)
+        return ready(LoadedModel(config, modules, placement), pipelines.by_kind.values(), base.vae)
 
     # ---- generation -------------------------------------------------------------------------
 
@@ -139,19 +137,15 @@ class FluxFamily:
             if not request.references:
                 kwargs["negative_prompt"] = request.negative_prompt
 
-        _images.activate(pipelines, pipe, model.placement)
-        try:
-            with _images.loras(pipe, request.loras):  # a LoRA's text-encoder part reaches the Redux prompt too
-                if request.references:
-                    embeds, pooled = self._redux(pipelines, model.placement, request, request.prompt)
-                    kwargs.update(prompt_embeds=embeds, pooled_prompt_embeds=pooled)
-                    if true_cfg:  # the same references on the unconditional side: guidance moves by text
-                        embeds, pooled = self._redux(pipelines, model.placement, request, request.negative_prompt)
-                        kwargs.update(negative_prompt_embeds=embeds, negative_pooled_prompt_embeds=pooled)
-                    _images.activate(pipelines, pipe, model.placement)
+        with _images.loras(pipe, request.loras):  # a LoRA's text-encoder part reaches the Redux prompt too
+            if request.references:
+                embeds, pooled = self._redux(pipelines, model.placement, request, request.prompt)
+                kwargs.update(prompt_embeds=embeds, pooled_prompt_embeds=pooled)
+                if true_cfg:  # the same references on the unconditional side: guidance moves by text
+                    embeds, pooled = self._redux(pipelines, model.placement, request, request.negative_prompt)
+                    kwargs.update(negative_prompt_embeds=embeds, negative_pooled_prompt_embeds=pooled)
+            with offloaded(pipe, model.placement):
                 output = pipe(**kwargs, callback_on_step_end=step_callback(ctx, steps))
-        finally:
-            _images.settle(pipe, model.placement)
         image = _images.to_uint8(output.images)
         if mask is not None:
             image = _images.composite(original, image, mask)
@@ -160,18 +154,15 @@ class FluxFamily:
     def _redux(self, pipelines: Pipelines, placement: Placement, request: ImageRequest, prompt: str) -> tuple:
         """Embeddings of `prompt` joined by the references' (several references are averaged), and the pooled."""
         redux = pipelines["redux"]
-        _images.activate(pipelines, redux, placement)
         count = len(request.references)
         weights = [1.0 / count] * count
-        try:
+        with offloaded(redux, placement):
             out = redux(
                 image=[_images.to_pil(reference) for reference in request.references],
                 prompt=prompt,
                 prompt_embeds_scale=weights,
                 pooled_prompt_embeds_scale=weights,
             )
-        finally:
-            _images.settle(redux, placement)
         return out.prompt_embeds, out.pooled_prompt_embeds
 
     # ---- a tiny checkpoint for tests --------------------------------------------------------

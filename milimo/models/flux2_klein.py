@@ -23,8 +23,10 @@ import numpy as np
 
 from milimo.config import ModelConfig
 from milimo.models import _images
+from milimo.models._diffusers import ready
 from milimo.models._images import InvalidImageRequest, Pipelines
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.offload import offloaded
 from milimo.models.requests import ImageRequest, ImageResult
 from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
@@ -45,11 +47,8 @@ class Flux2KleinFamily:
         pipelines = Pipelines(
             {"text": base, "inpaint": Flux2KleinInpaintPipeline.from_pipe(base, dtype=placement.dtype)}
         )
-        for pipe in pipelines.by_kind.values():
-            pipe.set_progress_bar_config(disable=True)
-        if placement.vae_tiling:
-            base.vae.enable_tiling()
-        return LoadedModel(config, {"pipeline": base, "pipelines": pipelines}, placement)
+        loaded = LoadedModel(config, {"pipeline": base, "pipelines": pipelines}, placement)
+        return ready(loaded, pipelines.by_kind.values(), base.vae)
 
     def inpaint_guidance(self, model: LoadedModel) -> float:
         """The guidance scale inpainting runs with when a request gives none (the inpaint pipeline's own, 8)."""
@@ -100,16 +99,12 @@ class Flux2KleinFamily:
                 kwargs["image_reference"] = references[0]
         ctx.raise_if_cancelled()
 
-        _images.activate(pipelines, pipe, model.placement)
-        try:
-            with _images.loras(pipe, request.loras):
-                if request.negative_prompt and scale > 1.0 and not pipe.config.is_distilled:
-                    kwargs["negative_prompt_embeds"] = pipe.encode_prompt(
-                        request.negative_prompt, device=pipe._execution_device
-                    )[0]
-                output = pipe(**kwargs, callback_on_step_end=step_callback(ctx, steps))
-        finally:
-            _images.settle(pipe, model.placement)
+        with _images.loras(pipe, request.loras), offloaded(pipe, model.placement):
+            if request.negative_prompt and scale > 1.0 and not pipe.config.is_distilled:
+                kwargs["negative_prompt_embeds"] = pipe.encode_prompt(
+                    request.negative_prompt, device=pipe._execution_device
+                )[0]
+            output = pipe(**kwargs, callback_on_step_end=step_callback(ctx, steps))
         image = _images.to_uint8(output.images)
         if request.mask is not None:
             image = _images.composite(original, image, mask)

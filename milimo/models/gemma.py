@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from milimo.config import ModelConfig
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.devices import pick_device, pick_dtype, release_memory
 
 if TYPE_CHECKING:
     from milimo.models.arbiter import Arbiter
@@ -289,8 +290,6 @@ class GemmaBackend:
 
 
 def _load(config: ModelConfig, placement: Placement | None) -> LoadedModel:
-    from milimo.models.devices import pick_device, pick_dtype
-
     if placement is None:
         device = pick_device(config.device)
         placement = Placement(device=device, dtype=pick_dtype(device, config.dtype))
@@ -300,14 +299,5 @@ def _load(config: ModelConfig, placement: Placement | None) -> LoadedModel:
 
 
 def _release(loaded: LoadedModel) -> None:
-    import gc
-
-    import torch
-
-    device = loaded.device
     loaded.modules.clear()
-    gc.collect()
-    if device is not None and device.type == "cuda":
-        torch.cuda.empty_cache()
-    elif device is not None and device.type == "mps":
-        torch.mps.empty_cache()
+    release_memory()

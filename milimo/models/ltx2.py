@@ -2,7 +2,11 @@
 
 On disk a model is a diffusers folder (model_index.json, transformer/, vae/, audio_vae/, vocoder/, connectors/,
 text_encoder/ (Gemma 3), tokenizer/, scheduler/), optionally with the spatial latent upsampler in
-`latent_upsampler/` (a model folder, or a whole LTX2LatentUpsamplePipeline folder).
+`latent_upsampler/` (a model folder, or a whole LTX2LatentUpsamplePipeline folder). `config.path` may also name a
+single-file `.safetensors` checkpoint in the original LTX-2 format, as Lightricks release them (a fine-tune, or the
+distilled model, beside the diffusers layout of Lightricks/LTX-2): its transformer, and its video and audio VAEs
+when it holds them, are read from it with diffusers' `from_single_file`; the text encoder, connectors, vocoder,
+tokenizer and scheduler, and the configs, come from the diffusers layout in the folder that holds it.
 
 Which pipeline runs follows from the request:
 
@@ -24,11 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from milimo.config import ModelConfig
+from milimo.errors import FailedPrecondition
 from milimo.models._diffusers import (
     UPSAMPLER_DIR,
     InvalidVideoRequest,
@@ -40,13 +45,19 @@ from milimo.models._diffusers import (
     frames_to_uint8,
     load_upsampler,
     loras,
+    model_folder,
     pil_image,
+    single_file_folder,
     video_call_kwargs,
 )
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.offload import offloaded
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
 from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["InvalidVideoRequest", "LTX2Family", "LTX2Pipelines"]
 
@@ -56,6 +67,19 @@ STAGE_TWO_SIGMAS = (0.909375, 0.725, 0.421875)
 
 # LTX-2 applies spatio-temporal guidance at block 28 of 48; shallower transformers use their middle block.
 STG_BLOCK = 28
+
+# The diffusers layout of a model folder (beside a single-file checkpoint too).
+LAYOUT = (
+    "model_index.json, transformer/, vae/, audio_vae/, vocoder/, connectors/, text_encoder/, tokenizer/, scheduler/"
+)
+
+# The components a single-file checkpoint may hold: the prefix of their keys in the original format (diffusers'
+# converters strip it), and the diffusers class that reads them. The transformer's is required.
+SINGLE_FILE_PARTS = {
+    "transformer": ("model.diffusion_model.", "LTX2VideoTransformer3DModel"),
+    "vae": ("vae.", "AutoencoderKLLTX2Video"),
+    "audio_vae": ("audio_vae.", "AutoencoderKLLTX2Audio"),
+}
 
 # Gemma's special tokens, at their usual low ids, for the tiny checkpoint's tokenizer.
 _TINY_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
@@ -275,8 +299,10 @@ class LTX2Family:
         )
         from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 
-        base = LTX2Pipeline.from_pretrained(path, dtype=placement.dtype)
-        upsampler = load_upsampler(LTX2LatentUpsamplerModel, path, placement.dtype)
+        folder = model_folder(path)
+        from_file = _single_file_components(config, placement.dtype) if path.is_file() else {}
+        base = LTX2Pipeline.from_pretrained(folder, dtype=placement.dtype, **from_file)
+        upsampler = load_upsampler(LTX2LatentUpsamplerModel, folder, placement.dtype)
         pipelines = LTX2Pipelines(
             text_to_video=base,
             image_to_video=derive(LTX2ImageToVideoPipeline, base, placement.dtype),
@@ -315,20 +341,64 @@ class LTX2Family:
 
         with loras(pipe, request.loras):
             if request.upscale:
-                output = _two_stage(pipe, pipelines, request, ctx, common, conditioning)
+                output = _two_stage(pipe, pipelines, model.placement, request, ctx, common, conditioning)
             else:
-                output = pipe(
-                    width=request.width,
-                    height=request.height,
-                    num_inference_steps=request.steps,
-                    output_type="pt",
-                    callback_on_step_end=step_callback(ctx, request.steps),
-                    **conditioning,
-                    **common,
-                )
+                with offloaded(pipe, model.placement):
+                    output = pipe(
+                        width=request.width,
+                        height=request.height,
+                        num_inference_steps=request.steps,
+                        output_type="pt",
+                        callback_on_step_end=step_callback(ctx, request.steps),
+                        **conditioning,
+                        **common,
+                    )
         frames = frames_to_uint8(output.frames[0], request)
         audio = output.audio[0].float().cpu().numpy().astype(np.float32)
         return VideoResult(frames=frames, fps=request.fps, audio=audio, audio_sample_rate=pipelines.sample_rate)
+
+
+# -------------------------------------------------------------------- loading helpers
+
+
+def _single_file_components(config: ModelConfig, dtype: torch.dtype) -> dict[str, object]:
+    """The components an original-format LTX-2 `.safetensors` holds, each read with diffusers' `from_single_file`
+    under the config of its folder beside the file.
+
+    Each component's tensors are read alone and handed over as a dict: the official file holds the transformer, both
+    VAEs and more, and diffusers' LTX-2 converters neither filter by component nor would spare loading the whole
+    file once per component.
+    """
+    import diffusers
+    from diffusers.loaders import FromOriginalModelMixin
+    from safetensors import safe_open
+
+    # diffusers 0.42 lists AutoencoderKLLTX2Audio as single-file loadable (with its converter) but leaves
+    # FromOriginalModelMixin out of its bases; the mixin's loader finds the converter by the class it is given.
+    from_single_file = FromOriginalModelMixin.from_single_file.__func__
+
+    path = config.path
+    folder = single_file_folder(config, "LTX-2", LAYOUT)
+    components: dict[str, object] = {}
+    with safe_open(str(path), framework="pt") as f:
+        keys = list(f.keys())
+        for name, (prefix, class_name) in SINGLE_FILE_PARTS.items():
+            tensors = {key: f.get_tensor(key) for key in keys if key.startswith(prefix)}
+            if not tensors:
+                if name == "transformer":
+                    raise FailedPrecondition(f"model {config.name!r}: {path} holds no LTX-2 transformer weights")
+                continue  # the folder's
+            cls = getattr(diffusers, class_name)
+            try:
+                components[name] = from_single_file(
+                    cls, tensors, config=str(folder), subfolder=name, local_files_only=True, dtype=dtype
+                )
+            except NotImplementedError as exc:  # diffusers leaves weights the file lacks on "meta", then moves them
+                raise FailedPrecondition(
+                    f"model {config.name!r}: {path.name} lacks some of the {name} weights that the config in "
+                    f"{folder / name} calls for; is it a checkpoint of another LTX-2 version?"
+                ) from exc
+    return components
 
 
 # -------------------------------------------------------------------- generation helpers
@@ -353,7 +423,8 @@ def _validate(request: VideoRequest, pipelines: LTX2Pipelines, config: ModelConf
             raise InvalidVideoRequest("control.strength", f"must be from 0 to 1; got {control.strength}")
     if request.upscale and pipelines.upsample is None:
         raise InvalidVideoRequest(
-            "upscale", f"model {config.name!r} has no latent upsampler (expected in {config.path / UPSAMPLER_DIR})"
+            "upscale",
+            f"model {config.name!r} has no latent upsampler (expected in {model_folder(config.path) / UPSAMPLER_DIR})",
         )
 
 
@@ -389,41 +460,51 @@ def _reference(control: VideoCondition) -> object:
 
 
 def _two_stage(
-    pipe: Any, pipelines: LTX2Pipelines, request: VideoRequest, ctx: TaskContext, common: dict, conditioning: dict
+    pipe: Any,
+    pipelines: LTX2Pipelines,
+    placement: Placement,
+    request: VideoRequest,
+    ctx: TaskContext,
+    common: dict,
+    conditioning: dict,
 ) -> Any:
     """Half-size video and audio latents, 2x video latent upsampling, a short refinement of both at full size."""
     width, height = request.width // 2, request.height // 2
     refine_steps = len(STAGE_TWO_SIGMAS)
     total = request.steps + refine_steps
-    first = pipe(
-        width=width,
-        height=height,
-        num_inference_steps=request.steps,
-        output_type="latent",
-        callback_on_step_end=step_callback(
-            ctx, request.steps, message="denoising (low resolution)", overall_total=total
-        ),
-        **conditioning,
-        **common,
-    )
+    with offloaded(pipe, placement):
+        first = pipe(
+            width=width,
+            height=height,
+            num_inference_steps=request.steps,
+            output_type="latent",
+            callback_on_step_end=step_callback(
+                ctx, request.steps, message="denoising (low resolution)", overall_total=total
+            ),
+            **conditioning,
+            **common,
+        )
     ctx.raise_if_cancelled()
     ctx.progress(request.steps, total, "upsampling latents")
-    upsampled = pipelines.upsample(
-        latents=first.frames, width=width, height=height, num_frames=request.frames, output_type="latent"
-    ).frames
+    upsample = pipelines.upsample
+    with offloaded(upsample, placement):
+        upsampled = upsample(
+            latents=first.frames, width=width, height=height, num_frames=request.frames, output_type="latent"
+        ).frames
     ctx.raise_if_cancelled()
-    return pipe(
-        width=request.width,
-        height=request.height,
-        latents=upsampled,
-        audio_latents=first.audio,
-        sigmas=list(STAGE_TWO_SIGMAS),
-        noise_scale=STAGE_TWO_SIGMAS[0],
-        num_inference_steps=refine_steps,
-        output_type="pt",
-        callback_on_step_end=step_callback(
-            ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
-        ),
-        **conditioning,
-        **common,
-    )
+    with offloaded(pipe, placement):
+        return pipe(
+            width=request.width,
+            height=request.height,
+            latents=upsampled,
+            audio_latents=first.audio,
+            sigmas=list(STAGE_TWO_SIGMAS),
+            noise_scale=STAGE_TWO_SIGMAS[0],
+            num_inference_steps=refine_steps,
+            output_type="pt",
+            callback_on_step_end=step_callback(
+                ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
+            ),
+            **conditioning,
+            **common,
+        )

@@ -37,10 +37,13 @@ from milimo.models._diffusers import (
     frames_to_uint8,
     load_upsampler,
     loras,
+    model_folder,
     pil_image,
+    single_file_folder,
     video_call_kwargs,
 )
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.offload import offloaded
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
 from milimo.models.steps import step_callback
 from milimo.tasks.context import TaskContext
@@ -48,6 +51,9 @@ from milimo.tasks.context import TaskContext
 if TYPE_CHECKING:
     import torch
 
+
+# The diffusers layout of a model folder (beside a single-file checkpoint too).
+LAYOUT = "model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/"
 
 # The two-stage recipe (diffusers' LTX-Video 0.9.7 docs): first pass at 2/3 of the size, refinement with
 # `REFINE_STRENGTH` of at most `REFINE_STEPS` steps.
@@ -179,7 +185,7 @@ class LTXVideoFamily:
         from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline, LTXLatentUpsamplePipeline, LTXPipeline
         from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
-        folder = _folder(path)
+        folder = model_folder(path)
         if path.is_file():
             transformer = _single_file_transformer(config, path, placement.dtype)
             base = LTXPipeline.from_pretrained(folder, transformer=transformer, dtype=placement.dtype)
@@ -214,7 +220,7 @@ class LTXVideoFamily:
 
         with loras(pipe, request.loras):
             if request.upscale:
-                video = _two_stage(pipelines, request, ctx, common)
+                video = _two_stage(pipelines, model.placement, request, ctx, common)
             else:
                 callback = step_callback(ctx, request.steps)
                 kwargs = dict(common)
@@ -223,14 +229,15 @@ class LTXVideoFamily:
                 elif kind == "condition":
                     kwargs["conditions"] = _conditions(request.conditions)
                     kwargs["image_cond_noise_scale"] = _image_cond_noise(pipe)
-                video = pipe(
-                    width=request.width,
-                    height=request.height,
-                    num_inference_steps=request.steps,
-                    output_type="pt",
-                    callback_on_step_end=callback,
-                    **kwargs,
-                ).frames
+                with offloaded(pipe, model.placement):
+                    video = pipe(
+                        width=request.width,
+                        height=request.height,
+                        num_inference_steps=request.steps,
+                        output_type="pt",
+                        callback_on_step_end=callback,
+                        **kwargs,
+                    ).frames
         return VideoResult(frames=frames_to_uint8(video[0], request), fps=request.fps)
 
 
@@ -242,18 +249,7 @@ def _single_file_transformer(config: ModelConfig, path: Path, dtype: torch.dtype
     from diffusers import LTXVideoTransformer3DModel
     from safetensors import safe_open
 
-    if path.suffix != ".safetensors":
-        raise FailedPrecondition(
-            f"model {config.name!r}: {path} is a file but not a .safetensors checkpoint; point the path at a "
-            "diffusers folder or at a single-file .safetensors transformer"
-        )
-    folder = path.parent
-    if not (folder / "model_index.json").is_file() or not (folder / "transformer" / "config.json").is_file():
-        raise FailedPrecondition(
-            f"model {config.name!r}: the single-file checkpoint {path.name} needs the diffusers layout of "
-            f"LTX-Video (model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/) beside it in "
-            f"{folder}; fetch it with `milimo models pull {config.name}`"
-        )
+    folder = single_file_folder(config, "LTX-Video", LAYOUT)
     blocks: set[int] = set()
     inner_dim = None
     with safe_open(str(path), framework="pt") as f:
@@ -279,11 +275,6 @@ def _single_file_transformer(config: ModelConfig, path: Path, dtype: torch.dtype
     )
 
 
-def _folder(path: Path) -> Path:
-    """The diffusers folder: the path itself, or the folder holding a single-file checkpoint."""
-    return path.parent if path.is_file() else path
-
-
 # -------------------------------------------------------------------- generation helpers
 
 
@@ -292,7 +283,7 @@ def _validate(request: VideoRequest, pipelines: LTXPipelines, config: ModelConfi
     if request.upscale and pipelines.upsample is None:
         raise InvalidVideoRequest(
             "upscale",
-            f"model {config.name!r} has no latent upsampler (expected in {_folder(config.path) / UPSAMPLER_DIR})",
+            f"model {config.name!r} has no latent upsampler (expected in {model_folder(config.path) / UPSAMPLER_DIR})",
         )
 
 
@@ -317,7 +308,9 @@ def _stage_one_size(size: int, spatial: int) -> int:
     return max(spatial, int(size * STAGE_ONE_SCALE) // spatial * spatial)
 
 
-def _two_stage(pipelines: LTXPipelines, request: VideoRequest, ctx: TaskContext, common: dict) -> Any:
+def _two_stage(
+    pipelines: LTXPipelines, placement: Placement, request: VideoRequest, ctx: TaskContext, common: dict
+) -> Any:
     """Low-resolution latents, 2x latent upsampling, a short refinement at the upsampled size."""
     pipe, spatial = pipelines.condition, pipelines.spatial_ratio
     width, height = _stage_one_size(request.width, spatial), _stage_one_size(request.height, spatial)
@@ -331,31 +324,35 @@ def _two_stage(pipelines: LTXPipelines, request: VideoRequest, ctx: TaskContext,
             "conditions": _conditions(request.conditions),
             "image_cond_noise_scale": _image_cond_noise(pipe),
         }
-    latents = pipe(
-        width=width,
-        height=height,
-        num_inference_steps=request.steps,
-        output_type="latent",
-        callback_on_step_end=step_callback(
-            ctx, request.steps, message="denoising (low resolution)", overall_total=total
-        ),
-        **conditioning,
-        **common,
-    ).frames
+    with offloaded(pipe, placement):
+        latents = pipe(
+            width=width,
+            height=height,
+            num_inference_steps=request.steps,
+            output_type="latent",
+            callback_on_step_end=step_callback(
+                ctx, request.steps, message="denoising (low resolution)", overall_total=total
+            ),
+            **conditioning,
+            **common,
+        ).frames
     ctx.raise_if_cancelled()
     ctx.progress(request.steps, total, "upsampling latents")
-    upsampled = pipelines.upsample(latents=latents, width=2 * width, height=2 * height, output_type="latent").frames
+    upsample = pipelines.upsample
+    with offloaded(upsample, placement):
+        upsampled = upsample(latents=latents, width=2 * width, height=2 * height, output_type="latent").frames
     ctx.raise_if_cancelled()
-    return pipe(
-        width=2 * width,
-        height=2 * height,
-        latents=upsampled,
-        denoise_strength=REFINE_STRENGTH,
-        num_inference_steps=refine_total,
-        output_type="pt",
-        callback_on_step_end=step_callback(
-            ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
-        ),
-        **conditioning,
-        **common,
-    ).frames
+    with offloaded(pipe, placement):
+        return pipe(
+            width=2 * width,
+            height=2 * height,
+            latents=upsampled,
+            denoise_strength=REFINE_STRENGTH,
+            num_inference_steps=refine_total,
+            output_type="pt",
+            callback_on_step_end=step_callback(
+                ctx, refine_steps, message="refining", offset=request.steps, overall_total=total
+            ),
+            **conditioning,
+            **common,
+        ).frames

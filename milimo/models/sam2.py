@@ -29,6 +29,7 @@ import torch
 from milimo.config import ModelConfig
 from milimo.errors import FailedPrecondition
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.devices import release_memory
 from milimo.models.segmentation import (
     Box,
     Mask,
@@ -36,7 +37,6 @@ from milimo.models.segmentation import (
     Segmenter,
     TrackingSession,
     mask_box,
-    release_memory,
     step_within,
 )
 

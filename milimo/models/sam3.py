@@ -27,6 +27,7 @@ import torch
 from milimo.config import ModelConfig
 from milimo.errors import FailedPrecondition, InvalidArgument
 from milimo.models.base import LoadedModel, Placement, require_weights
+from milimo.models.devices import release_memory
 from milimo.models.segmentation import (
     Box,
     Mask,
@@ -34,7 +35,6 @@ from milimo.models.segmentation import (
     Segmenter,
     TrackingSession,
     mask_box,
-    release_memory,
     step_within,
 )
 

@@ -325,14 +325,3 @@ def segmenter_of(model: LoadedModel) -> Segmenter:
     if not isinstance(segmenter, Segmenter):
         raise InvalidArgument("model", f"{model.name!r} ({model.config.family}) is not a segmentation model")
     return segmenter
-
-
-def release_memory() -> None:
-    """Return freed tensors' memory: collect garbage, then empty the accelerator's cache."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

@@ -27,7 +27,8 @@ import numpy as np
 from milimo.errors import FailedPrecondition, InvalidArgument, NotFound, SessionEnded, Unavailable
 from milimo.media import ops
 from milimo.media.tracks import Track, TrackReader, encode_mask_png, write_track
-from milimo.models.segmentation import Box, Mask, Segmenter, TrackingSession, mask_box, release_memory, segmenter_of
+from milimo.models.devices import release_memory
+from milimo.models.segmentation import Box, Mask, Segmenter, TrackingSession, mask_box, segmenter_of
 from milimo.tasks.resources import WorkerResources
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,12 @@ def test_unknown_model_names_the_configured_ones():
     with pytest.raises(InvalidArgument) as error, arbiter.acquire("nope"):
         pass
     assert "video" in str(error.value) and error.value.field == "model"
+
+
+def test_offload_is_checked_and_left_out_on_the_cpu():
+    arbiter = Arbiter(configs("video"), device="cpu", loader=CountingLoader())
+    config = dataclasses.replace(arbiter.models["video"], offload="sequential")
+    assert arbiter.placement_for(config).offload == "none"  # nothing to move between RAM and the CPU
+    with pytest.raises(InvalidArgument) as error:
+        arbiter.placement_for(dataclasses.replace(config, offload="disk"))
+    assert error.value.field == "offload" and "none, model, sequential" in error.value.rule

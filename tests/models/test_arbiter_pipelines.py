@@ -52,3 +52,11 @@ def test_out_of_memory_inside_a_step_fails_that_job_only(arbiter):
     with arbiter.acquire("image") as model:  # the next job loads again and runs
         result = family("flux").generate(model, IMAGE, RecordingContext())
     assert result.image.shape == (32, 32, 3)
+
+
+def test_vae_tiling_in_the_config_reaches_the_pipelines_vae(arbiter):
+    tiled = ModelConfig(name="tiled", family="flux", path=arbiter.models["image"].path, device="cpu", vae_tiling=True)
+    loaded = family("flux").load(tiled, arbiter.placement_for(tiled))
+    assert loaded.modules["pipeline"].vae.use_tiling
+    with arbiter.acquire("image") as model:  # the default leaves it off
+        assert not model.modules["pipeline"].vae.use_tiling

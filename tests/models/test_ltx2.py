@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from milimo.config import ModelConfig
+from milimo.errors import FailedPrecondition
 from milimo.models.base import LoadedModel, MissingWeights, Placement
 from milimo.models.ltx2 import UPSAMPLER_DIR, LTX2Family
 from milimo.models.requests import LoraWeight, VideoCondition, VideoRequest, VideoResult
 from milimo.tasks.context import TaskCancelled
+from tests.models import ltx2_original
+from tests.models.rounding import same_up_to_rounding
 from tests.task_context import RecordingContext
 
 CPU = Placement(device=torch.device("cpu"), dtype=torch.float32)
@@ -205,3 +209,47 @@ def test_loading_keeps_the_requested_dtype_in_every_pipeline(ltx2_path):
     pipes = loaded.modules["pipelines"]
     assert pipes.in_context.transformer is pipes.text_to_video.transformer
     assert {p.dtype for m in loaded.torch_modules() for p in m.parameters()} == {torch.bfloat16}
+
+
+def single_file_beside_the_layout(ltx2_path: Path, folder: Path, parts: tuple[str, ...]) -> Path:
+    """A copy of the tiny model whose `parts` live only in one original-format .safetensors beside the layout."""
+    shutil.copytree(ltx2_path, folder)
+    originals = {}
+    for name in parts:
+        weights = folder / name / "diffusion_pytorch_model.safetensors"
+        originals[name] = getattr(ltx2_original, name)(load_file(weights))
+        weights.unlink()  # only the config stays: the weights must come from the single file
+    return ltx2_original.write(folder / "ltx-2-tiny.safetensors", **originals)
+
+
+@pytest.mark.parametrize("parts", [("transformer",), ("transformer", "vae", "audio_vae")])
+def test_single_file_checkpoint_gives_the_same_video_and_audio(ltx2, ltx2_path, tmp_path, ctx, parts):
+    checkpoint = single_file_beside_the_layout(ltx2_path, tmp_path / "single", parts)
+    loaded = LTX2Family().load(ModelConfig(name="single", family="ltx2", path=checkpoint), CPU)
+    for name in parts:
+        expected = getattr(ltx2.modules["pipeline"], name).state_dict()
+        actual = getattr(loaded.modules["pipeline"], name).state_dict()
+        assert actual.keys() == expected.keys() and all(torch.equal(actual[k], expected[k]) for k in expected)
+    assert loaded.modules["pipelines"].upsample is not None  # the folder's latent upsampler
+    from_folder, from_file = generate(ltx2, ctx, seed=5), generate(loaded, ctx, seed=5)
+    assert same_up_to_rounding(from_file.frames, from_folder.frames)
+    assert same_up_to_rounding(from_file.audio, from_folder.audio)
+
+
+def test_a_single_file_checkpoint_is_refused_when_it_cannot_be_read(ltx2_path, tmp_path):
+    lone = tmp_path / "ltx-2-lone.safetensors"
+    save_file({"model.diffusion_model.proj_out.weight": torch.zeros(4, 4)}, str(lone))
+    with pytest.raises(FailedPrecondition, match=r"model_index\.json.*`milimo models pull lone`"):
+        LTX2Family().load(ModelConfig(name="lone", family="ltx2", path=lone), CPU)
+
+    checkpoint = single_file_beside_the_layout(ltx2_path, tmp_path / "vae-only", ("vae",))
+    with pytest.raises(FailedPrecondition, match="holds no LTX-2 transformer weights"):
+        LTX2Family().load(ModelConfig(name="vae-only", family="ltx2", path=checkpoint), CPU)
+
+    state = load_file(ltx2_path / "transformer" / "diffusion_pytorch_model.safetensors")
+    partial = {key: value for key, value in state.items() if not key.startswith("transformer_blocks.1.")}
+    shallow = ltx2_original.write(
+        checkpoint.parent / "shallow.safetensors", transformer=ltx2_original.transformer(partial)
+    )
+    with pytest.raises(FailedPrecondition, match="lacks some of the transformer weights"):
+        LTX2Family().load(ModelConfig(name="shallow", family="ltx2", path=shallow), CPU)
