@@ -78,6 +78,10 @@ def serve(
         str | None, typer.Option(help="where jobs run: local (default) or ray (GPU jobs on a Ray cluster)")
     ] = None,
     ray_address: Annotated[str | None, typer.Option(help="the Ray head, HOST:PORT (with --executor ray)")] = None,
+    ray_media: Annotated[
+        str | None,
+        typer.Option(help="how Ray GPU workers reach media: auto (default), shared (same path) or transfer"),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the render daemon in the foreground."""
@@ -100,6 +104,7 @@ def serve(
             max_queued=max_queued,
             executor=executor,
             ray_address=ray_address,
+            ray_media=ray_media,
         )
         daemon_config.check()
         asyncio.run(run_server(daemon_config, ready_file))

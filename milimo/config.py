@@ -14,6 +14,7 @@ Daemon settings live under [daemon], client settings under [client], models as [
     ollama_host = "http://127.0.0.1:11434"
     executor = "local"           # or "ray": accelerator jobs on a Ray cluster (docs/ray.md)
     ray_address = ""             # the Ray head, HOST:PORT, with executor = "ray"
+    ray_media = "auto"           # how GPU workers reach media: "auto", "shared" (same path) or "transfer"
 
     [client]
     address = "127.0.0.1:50051"
@@ -39,6 +40,7 @@ from milimo.errors import InvalidArgument
 
 DEFAULT_PORT = 50051
 EXECUTORS = ("local", "ray")
+RAY_MEDIA = ("auto", "shared", "transfer")
 CONFIG_ENV = "MILIMO_CONFIG"
 
 
@@ -85,6 +87,9 @@ class DaemonConfig:
     # Where jobs run: "local" (this host's worker processes) or "ray" (accelerator jobs on a Ray cluster's GPUs).
     executor: str = "local"
     ray_address: str = ""  # the Ray head, HOST:PORT (or "auto"); with executor = "ray" only
+    # How Ray GPU workers read inputs and return results: "shared" (the data directory at the same path on their
+    # host), "transfer" (sent in chunks to and from the daemon), "auto" (shared where a worker reaches it).
+    ray_media: str = "auto"
     models: tuple[ModelConfig, ...] = ()
 
     @property
@@ -133,6 +138,8 @@ class DaemonConfig:
             raise InvalidArgument("ray_address", "--executor ray needs the Ray head's address (HOST:PORT, or 'auto')")
         if self.executor != "ray" and self.ray_address:
             raise InvalidArgument("ray_address", "is only used with --executor ray")
+        if self.ray_media not in RAY_MEDIA:
+            raise InvalidArgument("ray_media", f"must be one of {', '.join(RAY_MEDIA)} (got {self.ray_media!r})")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import pytest
 
 from milimo.config import DaemonConfig, daemon_config, load_file
 from milimo.daemon.executors import executor_for
-from milimo.daemon.jobs.dispatcher import Dispatcher
+from milimo.daemon.executors.ray_executor import RayExecutor
+from milimo.daemon.jobs.dispatcher import Dispatcher, ExecutorFactory
 from milimo.daemon.jobs.model import EventRecord, EventType, JobRecord, JobStatus
 from milimo.daemon.jobs.service import JobService, QueueLimits
 from milimo.daemon.media_store import MediaStore
@@ -75,13 +76,19 @@ def ray_head() -> Iterator[str]:
     shutil.rmtree(temp, ignore_errors=True)
 
 
+def ray_executor(config: DaemonConfig) -> ExecutorFactory:
+    """The Ray executor with all of `config`'s Ray settings, `ray_media` included."""
+    return lambda dispatcher: RayExecutor(dispatcher, config.ray_address, config.ray_media)
+
+
 class Queue:
     """The daemon's job queue and dispatcher on a loop of their own, driven from the test thread."""
 
-    def __init__(self, config: DaemonConfig) -> None:
+    def __init__(self, config: DaemonConfig, executor: ExecutorFactory | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.config = config
+        self.executor = executor or executor_for(config)
         self.call(self._start())
 
     async def _start(self) -> None:
@@ -99,7 +106,7 @@ class Queue:
             paused=False,
             cancel_grace_s=config.cancel_grace_s,
             settings=WorkerSettings.of(config),
-            executor=executor_for(config),
+            executor=self.executor,
         )
         self.dispatcher.start()
 
@@ -214,7 +221,7 @@ def test_two_actors_keep_their_models_and_jobs_follow_them(on_ray):
 
 
 def slow_shot() -> jobs_pb2.JobRequest:
-    return shot(steps=40, frames=17, seed=9)
+    return shot(steps=200, frames=33, seed=9)  # long enough to be caught running, even on a loaded machine
 
 
 def test_cancel_reaches_the_actor(on_ray):

@@ -18,6 +18,6 @@ def executor_for(config: DaemonConfig) -> ExecutorFactory | None:
     from milimo.daemon.executors.ray_executor import RayExecutor
 
     def connect(dispatcher: Dispatcher) -> RayExecutor:
-        return RayExecutor(dispatcher, config.ray_address)
+        return RayExecutor(dispatcher, config.ray_address, config.ray_media)
 
     return connect

@@ -2,7 +2,8 @@
 
 The actor runs the same task code as a local worker process (`worker_main.run_job`). It is threaded
 (`max_concurrency`), so `cancel` reaches it while `run` streams the job's events back as a Ray generator.
-Inputs and outputs are paths in the daemon's data directory, which the actor must reach (`reaches`).
+Inputs and outputs are paths in the daemon's data directory when the actor reaches it (`reaches`); otherwise in the
+actor's own files, which the daemon fills and empties in chunks (`WorkerFiles`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import ray
 
+from milimo.daemon.executors.ray_worker_files import WorkerFiles
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.worker_main import run_job
 from milimo.tasks.resources import WorkerResources, WorkerSettings
@@ -22,8 +24,9 @@ from milimo.tasks.resources import WorkerResources, WorkerSettings
 log = logging.getLogger("milimo.ray_worker")
 
 
-class GpuWorker:
+class GpuWorker(WorkerFiles):
     def __init__(self, settings: WorkerSettings) -> None:
+        super().__init__()
         self._outbox: queue.Queue[object] = queue.Queue()  # the running job's events, in order
         self._model_states: dict[str, str] = {}
         self._resources = WorkerResources(settings, on_model_change=self._models_moved)
@@ -73,5 +76,5 @@ class GpuWorker:
                 return
 
 
-# Threads: one streams `run`, the others answer `cancel`, `model_states` and `reaches` meanwhile.
+# Threads: one streams `run`, the others answer `cancel`, `model_states` and `reaches` meanwhile, or take chunks.
 GpuWorkerActor = ray.remote(max_concurrency=4)(GpuWorker)

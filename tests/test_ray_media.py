@@ -1,0 +1,264 @@
+"""GPU workers without the daemon's data directory: inputs sent and results fetched in chunks (`ray_media`).
+
+One host, so every worker could read the data directory: `ray_media = "transfer"` makes the executor send the
+files all the same, which is what a GPU host without shared storage gets under "auto". The Ray cluster, the
+queue (real SQLite) and the tiny checkpoints are real, as in tests/test_ray_executor.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from milimo.config import DaemonConfig
+from milimo.daemon.executors import ray_media
+from milimo.daemon.executors.ray_slots import media_mode
+from milimo.daemon.executors.ray_worker_files import ROOT_PREFIX, WorkerFiles, remove_orphans
+from milimo.daemon.jobs.model import EventRecord, EventType, JobStatus
+from milimo.daemon.media_service import MediaService
+from milimo.daemon.media_store import sha256_of
+from milimo.daemon.store import catalog
+from milimo.errors import InvalidArgument
+from milimo.v1 import jobs_pb2
+from tests.test_ray_executor import Queue, config_for, image, ray_executor, ray_head, shot, wait_until
+
+pytestmark = pytest.mark.timeout(300)
+__all__ = ["ray_head"]  # the module's own Ray head (a fixture)
+
+
+def write_png(path: Path, seed: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def add_picture(queue: Queue, seed: int) -> str:
+    """A PNG imported into the queue's media store as an asset; its id."""
+    write_png(queue.media.root / "incoming" / f"picture-{seed}.png", seed)
+    service = MediaService(queue.db, queue.media)
+    return queue.call(service.import_path(f"incoming/picture-{seed}.png", "", "image/png")).id
+
+
+def image_to_video(asset_id: str, seed: int = 3) -> jobs_pb2.JobRequest:
+    return shot(seed=seed, conditions=[jobs_pb2.Conditioning(asset_id=asset_id)])
+
+
+def logs(events: list[EventRecord]) -> list[str]:
+    return [event.data["message"] for event in events if event.type == EventType.LOG]
+
+
+def worker_of(events: list[EventRecord]) -> str:
+    """Which GPU worker ran the job ("GPU worker 1"), from its "running on" log."""
+    running = next(line for line in logs(events) if line.startswith("running on "))
+    return running.removeprefix("running on ").split(" (")[0]
+
+
+def worker_scratch_dirs() -> list[Path]:
+    """Job scratch dirs left on this host's GPU workers."""
+    return list(Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*/scratch/*"))
+
+
+def remove_worker_files() -> None:
+    """Once the stopped workers' processes are gone, their files go too (as the next worker on the host would)."""
+    parent = Path(tempfile.gettempdir())
+
+    def gone() -> bool:
+        remove_orphans(parent)
+        return not list(parent.glob(f"{ROOT_PREFIX}*"))
+
+    wait_until(gone)
+
+
+@pytest.fixture(scope="module")
+def shared_result(ray_head: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The image-to-video shot rendered by workers that share the data directory ("auto" on one host): its sha256."""
+    config = config_for(tiny_models, tmp_path_factory.mktemp("shared") / "data", executor="ray", ray_address=ray_head)
+    queue = Queue(config, ray_executor(config))
+    try:
+        job = queue.submit(image_to_video(add_picture(queue, seed=1)))
+        events = queue.events(job.id)
+        done = queue.call(queue.jobs.get(job.id))
+        assert done.status == JobStatus.SUCCEEDED, done.reason
+        assert any("media shared" in line for line in logs(events))
+        return queue.sha256(done.result_asset_ids[0])
+    finally:
+        queue.stop()
+
+
+@pytest.fixture(scope="module")
+def on_transfer(
+    shared_result: str, ray_head: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Queue]:
+    # After `shared_result`, whose queue has given the cluster's GPUs back.
+    data = tmp_path_factory.mktemp("transfer") / "data"
+    config = config_for(tiny_models, data, executor="ray", ray_address=ray_head, ray_media="transfer")
+    queue = Queue(config, ray_executor(config))
+    yield queue
+    queue.stop()
+    remove_worker_files()
+
+
+def test_an_image_to_video_shot_sends_its_image_and_gives_what_shared_media_gives(on_transfer, shared_result):
+    job = on_transfer.submit(image_to_video(add_picture(on_transfer, seed=1)))
+    events = on_transfer.events(job.id)
+    done = on_transfer.call(on_transfer.jobs.get(job.id))
+    assert done.status == JobStatus.SUCCEEDED, done.reason
+    assert on_transfer.sha256(done.result_asset_ids[0]) == shared_result
+    lines = logs(events)
+    assert any("inputs sent to it" in line for line in lines)
+    assert any(line.startswith("sending 1 input,") for line in lines)
+    assert worker_scratch_dirs() == [] and list(on_transfer.media.scratch.iterdir()) == []
+
+
+def test_an_input_crosses_to_a_worker_once(on_transfer):
+    picture = add_picture(on_transfer, seed=2)
+    first = on_transfer.submit(image_to_video(picture, seed=4))
+    first_events = on_transfer.events(first.id)
+    again = on_transfer.submit(image_to_video(add_picture(on_transfer, seed=2), seed=5))  # same bytes, new asset
+    again_events = on_transfer.events(again.id)
+    assert {on_transfer.wait(job.id).status for job in (first, again)} == {JobStatus.SUCCEEDED}
+    worker = worker_of(first_events)
+    assert any(line.startswith("sending 1 input,") and line.endswith(f"to {worker}") for line in logs(first_events))
+    assert worker_of(again_events) == worker  # model affinity: the worker that holds tiny-ltx
+    assert not any(line.startswith("sending") for line in logs(again_events))
+    assert f"1 input already on {worker}" in logs(again_events)
+
+
+def test_transfers_show_as_progress(on_transfer, monkeypatch):
+    monkeypatch.setattr(ray_media, "REPORT_AFTER_S", 0.0)  # report every chunk, however fast the transfer
+    monkeypatch.setattr(ray_media, "REPORT_EVERY_S", 0.0)
+    monkeypatch.setattr(ray_media, "CHUNK_BYTES", 4096)
+    job = on_transfer.submit(image_to_video(add_picture(on_transfer, seed=3)))
+    events = on_transfer.events(job.id)
+    assert on_transfer.call(on_transfer.jobs.get(job.id)).status == JobStatus.SUCCEEDED
+    messages = [event.data["message"] for event in events if event.type == EventType.PROGRESS]
+    sent = [m for m in messages if m.startswith("sending inputs to GPU worker")]
+    fetched = [m for m in messages if m.startswith("fetching results from GPU worker")]
+    assert len(sent) > 1 and fetched
+    for last in (sent[-1], fetched[-1]):
+        done, total = last.split(": ")[1].split(" of ")
+        assert done == total  # "…: 12 kB of 12 kB": all of it
+
+
+def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_runs_again(on_transfer, monkeypatch):
+    import ray
+
+    monkeypatch.setattr(ray_media, "CHUNK_BYTES", 64)  # many chunks, so the worker dies in the middle
+    reads = []
+
+    def read_then_kill(actor, path, offset, length):
+        reads.append(offset)
+        if len(reads) == 2:
+            ray.kill(actor, no_restart=True)
+        return real_read_chunk(actor, path, offset, length)
+
+    real_read_chunk = ray_media.read_chunk
+    monkeypatch.setattr(ray_media, "read_chunk", read_then_kill)
+    job = on_transfer.submit(image(seed=11))
+    events = on_transfer.events(job.id, timeout=180)
+    done = on_transfer.call(on_transfer.jobs.get(job.id))
+    assert done.status == JobStatus.SUCCEEDED, done.reason
+    states = [(event.data["status"], event.data.get("reason", "")) for event in events if event.type == EventType.STATE]
+    interrupted = [reason for status, reason in states if status == "interrupted"]
+    assert len(interrupted) == 1 and "died" in interrupted[0] and done.attempts == 2
+    assert reads.count(0) == 2 and len(reads) > 3  # a pull cut off after its first chunk, then a whole one
+    assets = on_transfer.call(
+        on_transfer.db.read(
+            lambda conn: catalog.list_assets(conn, project_id="", job_id=job.id, limit=10, before_pk=None)
+        )
+    )
+    assert [asset.id for _, asset in assets] == done.result_asset_ids  # the cut-off attempt left nothing
+    assert list(on_transfer.media.scratch.iterdir()) == []
+
+
+# ---- the worker's files, without Ray ---------------------------------------------------------
+
+
+def test_an_input_is_checked_before_it_enters_the_cache(tmp_path):
+    files = WorkerFiles(tmp_path)
+    data = bytes(range(256)) * 40
+    sha = hashlib.sha256(data).hexdigest()
+    place = files.new_job("j-1-1", {sha: len(data)})
+    assert place.missing == (sha,)
+    for offset in (8192, 0, 4096):  # in any order
+        files.write_input(sha, offset, data[offset : offset + 4096])
+    assert not (place.inputs / sha).exists()  # nothing half-received is visible
+    files.finish_input(sha, len(data))
+    assert sha256_of(place.inputs / sha) == sha
+    assert files.new_job("j-2-1", {sha: len(data)}).missing == ()
+
+    other = "0" * 64
+    files.new_job("j-3-1", {other: 3})
+    files.write_input(other, 0, b"abc")
+    with pytest.raises(ValueError, match="not 3"):
+        files.finish_input(other, 3)
+    assert sorted(path.name for path in place.inputs.iterdir()) == [sha]
+
+
+def test_the_input_cache_drops_least_recently_used_inputs_but_never_the_next_jobs(tmp_path):
+    files = WorkerFiles(tmp_path, cache_bytes=3000)
+    shas = []
+    for n in range(3):
+        data = bytes([n]) * 1000
+        sha = hashlib.sha256(data).hexdigest()
+        files.new_job(f"j-{n}-1", {sha: 1000})
+        files.write_input(sha, 0, data)
+        files.finish_input(sha, 1000)
+        shas.append(sha)
+    incoming = "f" * 64
+    place = files.new_job("j-9-1", {shas[0]: 1000, incoming: 1000})  # needs the oldest; room for one more
+    assert place.missing == (incoming,)
+    assert sorted(path.name for path in place.inputs.iterdir()) == sorted([shas[0], shas[2]])
+
+
+def test_a_new_job_starts_with_an_empty_scratch_and_results_are_read_only_from_scratch(tmp_path):
+    files = WorkerFiles(tmp_path)
+    first = files.new_job("j-1-1", {})
+    (first.scratch / "out.png").write_bytes(b"12345")
+    assert files.read_output(str(first.scratch / "out.png"), 1, 3) == b"234"
+    with pytest.raises(PermissionError):
+        files.read_output(str(tmp_path / "elsewhere"), 0, 1)
+    second = files.new_job("j-2-1", {})
+    assert not first.scratch.exists() and second.scratch.is_dir()
+    files.drop_scratch("j-2-1")
+    assert not second.scratch.exists()
+
+
+def test_files_of_workers_that_are_gone_are_removed(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / f"{ROOT_PREFIX}{gone.pid}" / "inputs").mkdir(parents=True)
+    alive = tmp_path / f"{ROOT_PREFIX}1"  # init: always running
+    alive.mkdir()
+    WorkerFiles(tmp_path).new_job("j-1-1", {})
+    assert not (tmp_path / f"{ROOT_PREFIX}{gone.pid}").exists() and alive.exists()
+
+
+# ---- the setting -----------------------------------------------------------------------------
+
+
+def test_media_mode_follows_the_setting():
+    assert media_mode("auto", True) == "shared" and media_mode("auto", False) == "transfer"
+    assert media_mode("shared", True) == "shared" and media_mode("shared", False) is None
+    assert media_mode("transfer", True) == media_mode("transfer", False) == "transfer"
+
+
+def test_the_ray_media_setting_names_the_field(tmp_path):
+    with pytest.raises(InvalidArgument, match="ray_media"):
+        DaemonConfig(data_dir=tmp_path, ray_media="nfs").check()
+    run = subprocess.run(
+        [sys.executable, "-m", "milimo", "serve", "--data", str(tmp_path), "--ray-media", "nfs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and "ray_media" in run.stderr + run.stdout
