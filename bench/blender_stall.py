@@ -11,18 +11,29 @@ Four placeholders of 600 frames in a 640x384, 24 fps scene go out through "Gener
 jobs in one batch), and the main-thread queue is drained as Blender's timer drains it (`mainthread.drain`, again
 at once while work waits, else after its idle interval) until all four clips are on the timeline. Every progress
 event, preview and result comes back through that queue. The figure is the longest `drain` call
-(`mainthread.stalls`); each piece of posted work and each import of a result (`results.place`) is timed too, to
-say where a long stall comes from. Baseline: the longest of 1,000 drains of an empty queue, in the same run.
+(`mainthread.stalls`); each piece of posted work and each import of a result (`results.place`, and a clip's sound,
+`results.add_sound`) is timed too, to say where a long stall comes from. Baseline: the longest of 1,000 drains of an
+empty queue, in the same run.
+
+The animatics have no sound, so a clip with sound is measured after them (where this Blender has audio): a 640x384
+clip with AAC sound, rendered by Blender, imported as a finished job's result 4 times. Its movie strip and its sound
+strip each take a tick of their own; the figure is the longest of each, and their sum is what one tick took when
+both were added together. Last, the stall of a click on "Generate shot" with "Start from the frame under the
+playhead": Blender renders the sequencer's picture there (that clip under a color strip), 5 times at 640x384 and 5
+at 1280x704.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 from blender_otio import extension
@@ -31,6 +42,9 @@ from machine import others_meter, percentile
 GOAL_MS = 16.0
 JOBS, FRAMES, WIDTH, HEIGHT = 4, 600, 640, 384
 EMPTY_DRAINS = 1000
+VOICED_IMPORTS = 4
+RENDERS = 5
+RENDER_SIZES = ((WIDTH, HEIGHT), (1280, 704))
 
 
 class WorkTimer:
@@ -41,16 +55,19 @@ class WorkTimer:
         self.results = harness.module("results")
         self.by_origin: dict[str, list[float]] = defaultdict(list)
         self.imports: list[float] = []
+        self.sounds: list[float] = []
         self.in_drain: list[tuple[float, str]] = []  # what the drain under way ran, and for how long
         self.collections: list[float] = []  # the garbage collector's pauses (any thread)
         self._collecting = 0.0
         gc.callbacks.append(self.collected)
-        self._post, self._place = self.mainthread.post, self.results.place
-        self.mainthread.post = self.post
-        self.results.place = self.place
+        self._post, self._post_alone = self.mainthread.post, self.mainthread.post_alone
+        self._place, self._add_sound = self.results.place, self.results.add_sound
+        self.mainthread.post, self.mainthread.post_alone = self.post, self.post_alone
+        self.results.place, self.results.add_sound = self.place, self.add_sound
 
     def close(self) -> None:
-        self.mainthread.post, self.results.place = self._post, self._place
+        self.mainthread.post, self.mainthread.post_alone = self._post, self._post_alone
+        self.results.place, self.results.add_sound = self._place, self._add_sound
         gc.callbacks.remove(self.collected)
 
     def collected(self, phase: str, _info: dict) -> None:
@@ -60,6 +77,12 @@ class WorkTimer:
             self.collections.append(time.perf_counter() - self._collecting)
 
     def post(self, work: Callable[[], None]) -> None:
+        self._post(self.timed(work))
+
+    def post_alone(self, work: Callable[[], None]) -> None:
+        self._post_alone(self.timed(work))
+
+    def timed(self, work: Callable[[], None]) -> Callable[[], None]:
         code = getattr(work, "__code__", None)
         origin = (
             f"{code.co_qualname} ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code else repr(work)
@@ -74,7 +97,7 @@ class WorkTimer:
                 self.by_origin[origin].append(took)
                 self.in_drain.append((took, origin))
 
-        self._post(timed)
+        return timed
 
     def place(self, *args: object) -> object:
         began = time.perf_counter()
@@ -82,6 +105,13 @@ class WorkTimer:
             return self._place(*args)
         finally:
             self.imports.append(time.perf_counter() - began)
+
+    def add_sound(self, *args: object) -> object:
+        began = time.perf_counter()
+        try:
+            return self._add_sound(*args)
+        finally:
+            self.sounds.append(time.perf_counter() - began)
 
 
 def empty_drains(mainthread: ModuleType) -> list[float]:
@@ -126,6 +156,60 @@ def run_jobs(harness: ModuleType, timer: WorkTimer) -> tuple[list[float], float,
     return list(mainthread.stalls), time.perf_counter() - began, longest
 
 
+def voiced_imports(harness: ModuleType, clip: Path) -> tuple[list[float], list[float]]:
+    """A finished job's clip with sound, imported as the tracker imports a result (from the main-thread queue),
+    VOICED_IMPORTS times: how long the movie's tick and the sound's tick took, each time."""
+    import bpy
+
+    mainthread, results, session = (harness.module(name) for name in ("mainthread", "results", "session"))
+    scene = harness.fresh_scene()
+    movies, sounds = [], []
+    for index in range(VOICED_IMPORTS):
+        job = scene.milimo.jobs.add()
+        job.job_id, job.kind, job.status, job.label = f"j-voiced-{index}", "video", "FETCHING", f"voiced {index}"
+        job.frame_start, job.frames, job.channel = 1 + index * 48, 48, 1
+        files = [results.ResultFile(f"a-voiced-{index}", str(clip), True)]
+        mainthread.post_alone(
+            lambda job_id=job.job_id, files=files: session.tracker()._import(scene.name, job_id, files)
+        )
+        mainthread.stalls.clear()
+        while mainthread.drain() != mainthread.IDLE_INTERVAL_S:
+            pass
+        ticks = sorted(mainthread.stalls, reverse=True)
+        movies.append(ticks[0])
+        sounds.append(ticks[1])
+    placed = sorted(strip.type for strip in harness.module("compat").top_strips(scene))
+    if placed != ["MOVIE"] * VOICED_IMPORTS + ["SOUND"] * VOICED_IMPORTS:
+        raise RuntimeError(f"the voiced clips were placed as {placed}")
+    bpy.data.scenes.remove(scene)
+    return movies, sounds
+
+
+def playhead_renders(harness: ModuleType, clip: Path) -> dict[tuple[int, int], list[float]]:
+    """How long rendering the sequencer's picture under the playhead for a shot's condition takes (the click's own
+    stall), RENDERS times at each of RENDER_SIZES."""
+    import bpy
+
+    compat, operators = harness.module("compat"), harness.module("operators")
+    scene = harness.fresh_scene()
+    compat.top_strips(scene).new_movie(name="clip", filepath=str(clip), channel=1, frame_start=1)
+    compat.new_effect(scene, "over it", "COLOR", 2, 1, 24).blend_alpha = 0.5
+    for strip in compat.top_strips(scene):
+        strip.select = False
+    scene.frame_current, scene.milimo.use_playhead_frame = 12, True
+    took: dict[tuple[int, int], list[float]] = {}
+    for width, height in RENDER_SIZES:
+        scene.render.resolution_x, scene.render.resolution_y = width, height
+        for _ in range(RENDERS):
+            began = time.perf_counter()
+            condition = operators.conditioning(scene, "a video model")
+            took.setdefault((width, height), []).append(time.perf_counter() - began)
+            if condition.is_movie:
+                raise RuntimeError("the frame under the playhead was not rendered")
+    bpy.data.scenes.remove(scene)
+    return took
+
+
 def main() -> None:
     import bpy
 
@@ -135,6 +219,11 @@ def main() -> None:
         timer = WorkTimer(harness)
         try:
             stalls, seconds, longest = run_jobs(harness, timer)
+            clip = Path(tempfile.mkdtemp(prefix="milimo-bench-clip-")) / "voiced.mp4"
+            harness.make_movie(clip, 48, WIDTH, HEIGHT)
+            voiced = voiced_imports(harness, clip) if bpy.app.build_options.audaspace else None
+            renders = playhead_renders(harness, clip)
+            shutil.rmtree(clip.parent, ignore_errors=True)
         finally:
             timer.close()
 
@@ -147,8 +236,15 @@ def main() -> None:
         f"figure: the longest drain {longest_ms:.2f} ms ({'meets' if longest_ms <= GOAL_MS else 'MISSES'} goal "
         f"{GOAL_MS:g} ms); p99 {p99_ms:.2f} ms, median {1000 * statistics.median(stalls):.3f} ms over {len(stalls)} "
         f"drains in {seconds:.1f} s ({JOBS} animatics of {FRAMES} frames at {WIDTH}x{HEIGHT}, one batch)",
-        f"importing a result (results.place: strip, trim, properties): longest {1000 * max(timer.imports):.2f} ms "
-        f"of {len(timer.imports)}",
+        f"importing a result (results.place: strip, trim, properties): longest {1000 * max(timer.imports[:JOBS]):.2f} "
+        f"ms of {JOBS}",
+        voiced_line(voiced),
+        "the frame under the playhead rendered for a shot's condition (the click's stall): "
+        + "; ".join(
+            f"{width}x{height} median {1000 * statistics.median(times):.1f} ms, longest {1000 * max(times):.1f} ms"
+            for (width, height), times in renders.items()
+        )
+        + f" ({RENDERS} each; the first render of a file opens it)",
         f"baseline: an empty drain, longest of {EMPTY_DRAINS}: {baseline_ms:.3f} ms "
         f"(median {1000 * statistics.median(empty):.4f} ms)",
         f"ratio: {longest_ms / baseline_ms:.0f}x the longest empty drain",
@@ -162,6 +258,18 @@ def main() -> None:
         f"other processes on this machine kept {others():.2f} of its {os.cpu_count()} cores busy meanwhile",
     ]
     print("\n" + "\n   ".join(lines), flush=True)
+
+
+def voiced_line(voiced: tuple[list[float], list[float]] | None) -> str:
+    if voiced is None:
+        return "a clip with sound: not measured (this Blender is built without audio)"
+    movies, sounds = voiced
+    together = max(movie + sound for movie, sound in zip(movies, sounds, strict=True))
+    return (
+        f"a {WIDTH}x{HEIGHT} clip with sound, imported {VOICED_IMPORTS} times: the movie's tick longest "
+        f"{1000 * max(movies):.2f} ms, the sound's tick {1000 * max(sounds):.2f} ms (in one tick, as before they "
+        f"were split: up to {1000 * together:.2f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from . import (
+    frame_render,
     mainthread,
     operators,
     operators_otio,
@@ -55,6 +56,7 @@ def unregister() -> None:
         bpy.app.handlers.load_post.remove(_file_loaded)
     mainthread.stop()
     previews.unregister()
+    frame_render.forget()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
     props.unregister()

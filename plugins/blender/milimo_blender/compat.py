@@ -34,6 +34,14 @@ def all_strips(scene: bpy.types.Scene) -> list:
     return list(ed.strips_all if hasattr(ed, "strips_all") else ed.sequences_all)
 
 
+def strip_named(scene: bpy.types.Scene, name: str):  # noqa: ANN201 - a Strip or None
+    """The strip called `name` (at any level): a hashed lookup, where `top_strips(scene).get` reads every strip."""
+    ed = scene.sequence_editor
+    if ed is None:
+        return None
+    return (ed.strips_all if hasattr(ed, "strips_all") else ed.sequences_all).get(name)
+
+
 def new_effect(scene: bpy.types.Scene, name: str, kind: str, channel: int, frame_start: int, length: int):  # noqa: ANN201
     """A COLOR, TEXT or other generator strip covering `length` frames from `frame_start`."""
     strips = top_strips(scene)

@@ -16,7 +16,7 @@ from milimo.client import batch
 from milimo.client.client import Client
 from milimo.v1 import jobs_pb2
 
-from . import mainthread, previews, results
+from . import compat, mainthread, previews, results
 from .connection import Connection
 from .props import TERMINAL
 from .timeline import redraw_sequencers
@@ -32,6 +32,8 @@ class JobTracker:
         self.connection = connection
         self.watcher = JobWatcher(connection, self._event_arrived, self._job_missing)
         self._preview_dir = Path(tempfile.mkdtemp(prefix="milimo-previews-"))
+        # Idempotency keys of the entries this session is sending now: `resume` leaves them to their send.
+        self._sending: set[str] = set()
 
     def close(self) -> None:
         self.watcher.close()
@@ -62,9 +64,12 @@ class JobTracker:
     def resume(self) -> None:
         """Follow again every job of every scene that has not finished here: running ones stream on, those that
         finished while Blender was closed are imported, and those that never reached the daemon are sent again
-        with their original idempotency key (so one that did arrive is not queued twice)."""
+        with their original idempotency key (so one that did arrive is not queued twice). Entries being sent now
+        (the daemon came back while they were on their way) are left to that send."""
         for scene in bpy.data.scenes:
             for job in scene.milimo.jobs:
+                if job.client_request_id in self._sending:
+                    continue
                 if job.job_id and not job.imported and job.status not in ("FAILED", "CANCELLED", "LOST"):
                     self.watcher.follow(job.job_id)
                 elif not job.job_id and job.request_json:
@@ -85,8 +90,9 @@ class JobTracker:
         self._send(scene_name, [(job.client_request_id, lambda _client: request)])
 
     def _send(self, scene_name: str, builds: list[tuple[str, BuildRequest]]) -> None:
-        """Worker thread: build each request (remembering it in its entry) and queue them all in one batch, each
+        """Build each request on a worker thread (remembering it in its entry) and queue them all in one batch, each
         with its entry's idempotency key."""
+        self._sending.update(key for key, _build in builds)
 
         def send(client: Client) -> list[jobs_pb2.Job]:
             batch = []
@@ -100,10 +106,12 @@ class JobTracker:
 
         def queued(jobs: list[jobs_pb2.Job]) -> None:
             for (key, _build), job in zip(builds, jobs, strict=True):
+                self._sending.discard(key)
                 self._queued(scene_name, key, job)
 
         def failed(message: str) -> None:
             for key, _build in builds:
+                self._sending.discard(key)
                 self._failed_to_submit(scene_name, key, message)
 
         self.connection.call(send, on_done=queued, on_error=failed)
@@ -164,7 +172,8 @@ class JobTracker:
         job_id, scene_name, media = job.job_id, scene.name, bpy.path.abspath(job.media_dir or results.media_dir())
         self.connection.call(
             lambda client: results.fetch(client, job_id, media),
-            on_done=lambda files: self._import(scene_name, job_id, files),
+            # Blender opens the clip to place it (milliseconds): in a tick of its own, never on top of other work.
+            on_done=lambda files: mainthread.post_alone(lambda: self._import(scene_name, job_id, files)),
             on_error=lambda message: self._update(
                 job_id, message=f"Finished, but its file could not be fetched: {message}"
             ),
@@ -180,6 +189,24 @@ class JobTracker:
         job.result_strip = strip.name if strip is not None else ""
         job.message = "" if strip is not None else "Finished without a clip to place"
         previews.forget(job_id)
+        redraw_sequencers()
+        if strip is not None and results.wants_sound(job, files):
+            movie = strip.name
+            mainthread.post_alone(lambda: self._import_sound(scene_name, job_id, movie, files[0]))
+
+    def _import_sound(self, scene_name: str, job_id: str, movie_name: str, result: results.ResultFile) -> None:
+        """A tick after its movie: the clip's sound strip, unless the movie is gone meanwhile (removed, or another
+        file opened), when there is nothing to lay it under."""
+        if (found := self.find(job_id)) is None or found[0].name != scene_name:
+            return
+        scene, job = found
+        movie = compat.top_strips(scene).get(movie_name)
+        if movie is None or movie.get("milimo_job_id") != job_id:
+            return
+        try:
+            results.add_sound(scene, job, movie, result)
+        except RuntimeError as error:  # a Blender built without audio, e.g. "compiled without Audaspace support"
+            job.message = f"The clip's sound was not added: {str(error).removeprefix('Error: ').strip()}"
         redraw_sequencers()
 
     # ---- watcher thread ---------------------------------------------------------------------

@@ -6,16 +6,20 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
-from . import compat, models, requests, session, timeline
+from milimo.v1 import jobs_pb2
+
+from . import compat, frame_render, models, requests, session, timeline
 from .jobs import BuildRequest
 from .requests import ShotSpec
-from .timeline import NoTarget, Target
+from .timeline import Condition, NoTarget, Target
 
 DEFAULT_PLACEHOLDER_FRAMES = 48
 PLACEHOLDER_COLOR = (0.18, 0.32, 0.55)
 
 
-def shot_spec(scene: bpy.types.Scene, target: Target, prompt: str, seed: int, model: str = "") -> ShotSpec:
+def shot_spec(
+    scene: bpy.types.Scene, target: Target, prompt: str, seed: int, condition: Condition | None, model: str = ""
+) -> ShotSpec:
     settings = scene.milimo
     model = model or settings.model
     width, height = requests.scene_size(scene)
@@ -30,8 +34,24 @@ def shot_spec(scene: bpy.types.Scene, target: Target, prompt: str, seed: int, mo
         width=width,
         height=height,
         fps=requests.scene_fps(scene),
-        condition=None if model == requests.ANIMATIC else timeline.condition(scene, settings.use_playhead_frame),
+        condition=None if model == requests.ANIMATIC else condition,
     )
+
+
+def conditioning(scene: bpy.types.Scene, model: str) -> Condition | None:
+    """What the shot starts from: the selected image or movie strip; else, with the panel's option on, the picture
+    under the playhead as Blender renders it (every channel and effect), or the topmost strip's own frame there where
+    that cannot be rendered in milliseconds. An animatic starts from nothing."""
+    settings = scene.milimo
+    if model == requests.ANIMATIC:
+        return None
+    under = timeline.picture_under_playhead(scene) if settings.use_playhead_frame else None
+    if under is not None and not timeline.selected_pictures(scene) and frame_render.renders_quickly(scene):
+        try:
+            return Condition(frame_render.render(scene), 0, is_movie=False)
+        except RuntimeError as error:  # e.g. a render already running: the strip's own frame will do
+            print(f"Milimo: the frame under the playhead was not rendered ({error}); using its strip's frame")
+    return timeline.condition(scene, settings.use_playhead_frame)
 
 
 def submit_shot(scene: bpy.types.Scene, spec: ShotSpec) -> bpy.types.PropertyGroup:
@@ -83,7 +103,8 @@ class MILIMO_OT_generate_shot(SequencerOperator):
         if not prompt:
             self.report({"ERROR"}, "Write a prompt first (or select a placeholder that has one)")
             return {"CANCELLED"}
-        spec = shot_spec(scene, target, prompt, requests.pick_seed(settings.seed, randomize=False))
+        seed = requests.pick_seed(settings.seed, randomize=False)
+        spec = shot_spec(scene, target, prompt, seed, conditioning(scene, settings.model))
         submit_shot(scene, spec)
         self.report({"INFO"}, f"Queued a {target.frames}-frame shot at frame {target.frame_start}")
         return {"FINISHED"}
@@ -115,7 +136,8 @@ class MILIMO_OT_regenerate(SequencerOperator):
             prompt, seed = scene.milimo.prompt.strip() or old_prompt, int(strip.get("milimo_seed", 0))
         else:
             prompt, seed = old_prompt, requests.pick_seed(0, randomize=True)
-        spec = shot_spec(scene, target, prompt, seed, model=str(strip.get("milimo_model", "")))
+        model = str(strip.get("milimo_model", "")) or scene.milimo.model
+        spec = shot_spec(scene, target, prompt, seed, conditioning(scene, model), model=model)
         submit_shot(scene, spec)
         return {"FINISHED"}
 
@@ -191,7 +213,8 @@ class MILIMO_OT_add_placeholder(SequencerOperator):
 
 
 class MILIMO_OT_generate_placeholders(SequencerOperator):
-    """Queue every placeholder shot in timeline order, in one request to the daemon"""
+    """Queue every placeholder shot in timeline order, in one request to the daemon. A placeholder that keeps its own
+    request (imported from OTIO) is made from it; the others from the panel's settings"""
 
     bl_idname = "milimo.generate_placeholders"
     bl_label = "Generate all placeholders"
@@ -204,11 +227,21 @@ class MILIMO_OT_generate_placeholders(SequencerOperator):
         if not shots:
             self.report({"WARNING"}, "No placeholder shots to generate")
             return {"CANCELLED"}
-        unprompted = [strip.name for strip in shots if not strip.get(timeline.PROMPT_KEY)]
+        try:
+            kept = {strip.name: _kept_request(strip) for strip in shots}
+        except ValueError as unreadable:
+            self.report({"ERROR"}, str(unreadable))
+            return {"CANCELLED"}
+        prompts = {strip.name: _shot_prompt(strip, kept[strip.name]) for strip in shots}
+        unprompted = [name for name, prompt in prompts.items() if not prompt]
         if unprompted:
             self.report({"ERROR"}, f"These placeholders have no prompt: {', '.join(unprompted[:5])}")
             return {"CANCELLED"}
-        specs = []
+        project_id = scene.milimo.project_id
+        # The panel's conditioning picture is the same for every shot made from the panel: made once, if needed.
+        panel_made = any(request is None for request in kept.values())
+        condition = conditioning(scene, scene.milimo.model) if panel_made else None
+        batch = []
         for strip in shots:
             target = Target(
                 frame_start=strip.frame_final_start,
@@ -216,12 +249,51 @@ class MILIMO_OT_generate_placeholders(SequencerOperator):
                 channel=timeline.free_channel(scene, strip.channel, strip.frame_final_start, strip.frame_final_end),
                 placeholder=strip.name,
             )
-            seed = requests.pick_seed(scene.milimo.seed, randomize=False)
-            specs.append(shot_spec(scene, target, str(strip[timeline.PROMPT_KEY]), seed))
-        project_id = scene.milimo.project_id
-        session.tracker().submit_many(scene, [(_builder(spec, project_id), _fields(spec)) for spec in specs])
-        self.report({"INFO"}, f"Queued {len(specs)} shots in timeline order")
+            request = kept[strip.name]
+            if request is None:
+                seed = requests.pick_seed(scene.milimo.seed, randomize=False)
+                spec = shot_spec(scene, target, prompts[strip.name], seed, condition)
+                batch.append((_builder(spec, project_id), _fields(spec)))
+            else:
+                batch.append(_kept_shot(scene, target, request, prompts[strip.name]))
+        session.tracker().submit_many(scene, batch)
+        self.report({"INFO"}, f"Queued {len(batch)} shots in timeline order")
         return {"FINISHED"}
+
+
+def _kept_request(strip: bpy.types.Strip) -> jobs_pb2.JobRequest | None:
+    """The request the placeholder keeps (`milimo_request`), if any. Raises ValueError when it is unreadable."""
+    text = strip.get(timeline.REQUEST_KEY)
+    return requests.read_request(str(text), f"Placeholder {strip.name!r}: {timeline.REQUEST_KEY}") if text else None
+
+
+def _shot_prompt(strip: bpy.types.Strip, kept: jobs_pb2.JobRequest | None) -> str:
+    """The strip's prompt (edited in the panel), else the one its own request has."""
+    prompt = str(strip.get(timeline.PROMPT_KEY, "")).strip()
+    return prompt or (requests.prompt_of(kept).strip() if kept is not None else "")
+
+
+def _kept_shot(
+    scene: bpy.types.Scene, target: Target, kept: jobs_pb2.JobRequest, prompt: str
+) -> tuple[BuildRequest, dict[str, object]]:
+    """A placeholder's own request fitted to its strip (model, size, seed and the rest as it says; a new random seed
+    where it has none), and its job entry's fields."""
+    model = requests.model_of(kept)
+    fps, size, family = requests.scene_fps(scene), requests.scene_size(scene), models.family_of(model)
+    seed = requests.pick_seed(0, randomize=True)
+    request = requests.fit_request(kept, target.frames, fps, size, prompt, seed, family)
+    fields = {
+        "kind": request.WhichOneof("kind"),
+        "label": prompt,
+        "frame_start": target.frame_start,
+        "frames": target.frames,
+        "channel": target.channel,
+        "placeholder": target.placeholder,
+        "prompt": prompt,
+        "seed": getattr(request, request.WhichOneof("kind")).seed,
+        "model": model,
+    }
+    return (lambda _client: request), fields
 
 
 def _builder(spec: ShotSpec, project_id: str) -> BuildRequest:

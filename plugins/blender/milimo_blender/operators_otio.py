@@ -181,6 +181,7 @@ class _Placer:
         self.plan = plan
         self.path = path
         self.report = ImportReport.of(plan)
+        self.copier = timeline_otio.copier_for(plan)
         self.index = 0
 
     def step(self) -> None:
@@ -191,10 +192,12 @@ class _Placer:
         deadline = time.perf_counter() + SLICE_S
         strips = self.plan.strips
         try:
-            while self.index < len(strips) and time.perf_counter() < deadline:
-                self.report.add(scene, strips[self.index])
-                self.index += 1
+            with self.copier.holding():
+                while self.index < len(strips) and time.perf_counter() < deadline:
+                    self.report.add(scene, strips[self.index], self.copier)
+                    self.index += 1
         except Exception as error:  # a strip Blender refuses must end the import with a sentence, not a traceback
+            self.copier.close(scene)
             _end(f"Import of {self.path} stopped at strip {strips[self.index].name!r}: {error}")
             return
         progress.done = self.index
@@ -202,6 +205,7 @@ class _Placer:
         if self.index < len(strips):
             mainthread.post(self.step)
         else:
+            self.copier.close(scene)
             _end(self._summary(scene), self.report.warnings)
 
     def _summary(self, scene: bpy.types.Scene) -> str:

@@ -96,8 +96,14 @@ def _unavailable(missing: str) -> NotReady:
     return NotReady(missing if status.online else status.message)
 
 
-def segmenter(by_text: bool) -> str:
-    """The daemon's first segmentation model that takes the prompt (a text needs SAM 3)."""
+def segmenter(by_text: bool, chosen: str = models.AUTOMATIC) -> str:
+    """The segmentation model the panel names, else the daemon's first that takes the prompt (a text needs SAM 3)."""
+    if chosen and chosen != models.AUTOMATIC:
+        if chosen not in models.segmenters():
+            raise _unavailable(f"The daemon no longer offers the segmentation model {chosen}: pick another")
+        if by_text and models.family_of(chosen) != "sam3":
+            raise NotReady(f"{chosen} cannot find an object by text (SAM 3 can): pick a SAM 3 model, or click points")
+        return chosen
     names = [name for name in models.segmenters() if not by_text or models.family_of(name) == "sam3"]
     if names:
         return names[0]
@@ -106,8 +112,13 @@ def segmenter(by_text: bool) -> str:
     raise _unavailable("The daemon has no segmentation model (SAM 3 or SAM 2) configured")
 
 
-def inpainter() -> str:
+def inpainter(chosen: str = models.AUTOMATIC) -> str:
+    """The image model the panel names, else the daemon's first that can inpaint."""
     names = models.image_models()
+    if chosen and chosen != models.AUTOMATIC:
+        if chosen not in names:
+            raise _unavailable(f"The daemon no longer offers the inpainting model {chosen}: pick another")
+        return chosen
     if names:
         return names[0]
     raise _unavailable("The daemon has no image model that can inpaint (FLUX.1 Fill or FLUX.2 Klein) configured")
@@ -359,15 +370,16 @@ ACTIONS = [
 
 
 def run_action(scene: bpy.types.Scene, action: str, source: bpy.types.Strip, prompt: SegmentPrompt) -> str:
-    """Start tracking or inpainting; return what to tell the user. Raises NotReady."""
-    model = segmenter(by_text=bool(prompt.text))
+    """Start tracking or inpainting with the panel's models; return what to tell the user. Raises NotReady."""
+    settings = scene.milimo
+    model = segmenter(by_text=bool(prompt.text), chosen=settings.segment_model)
     if action == "TRACK":
         start_track(scene, source, prompt, model)
         return f"Tracking {prompt.describe()} in {source.name}"
-    text = scene.milimo.inpaint_prompt.strip()
+    text = settings.inpaint_prompt.strip()
     if not text:
         raise NotReady("Write what to paint over the object in “Replace with”")
-    start_inpaint(scene, source, prompt, model, inpainter(), text)
+    start_inpaint(scene, source, prompt, model, inpainter(settings.inpaint_model), text)
     return f"Queued inpainting {prompt.describe()} in {source.name}"
 
 
@@ -494,7 +506,7 @@ class MILIMO_OT_pick_points(SequencerOperator):
             if found is None:
                 raise NotReady("Show the sequencer preview (View > Preview) to click the object in")
             source, self._frame = picked_source(scene)
-            segmenter(by_text=False)
+            segmenter(by_text=False, chosen=scene.milimo.segment_model)
             if self.action == "INPAINT" and not scene.milimo.inpaint_prompt.strip():
                 raise NotReady("Write what to paint over the object in “Replace with” first")
         except NotReady as not_ready:
@@ -596,17 +608,16 @@ class MILIMO_PT_segment(SequencerPanel):
         strip = compat.active_strip(scene)
         if strip is None or strip.type != "MOVIE":
             layout.label(text="Select a movie strip", icon="INFO")
+        layout.prop(settings, "segment_model")
         layout.prop(settings, "segment_text")
         row = layout.row(align=True)
         row.operator("milimo.track_object", icon="TRACKER")
         row.operator("milimo.pick_points", text="Pick points", icon="RESTRICT_SELECT_OFF").action = "TRACK"
+        layout.prop(settings, "inpaint_model")
         layout.prop(settings, "inpaint_prompt")
         row = layout.row(align=True)
         row.operator("milimo.inpaint_object", icon="BRUSH_DATA")
         row.operator("milimo.pick_points", text="Pick points", icon="RESTRICT_SELECT_OFF").action = "INPAINT"
-        names = models.segmenters()[:1] + models.image_models()[:1]
-        if names:
-            layout.label(text=f"Models: {', '.join(names)}")
 
 
 CLASSES = (

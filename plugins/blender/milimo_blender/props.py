@@ -50,10 +50,21 @@ class MilimoSettings(bpy.types.PropertyGroup):
     steps: IntProperty(name="Steps", min=0, max=200, description="Denoising steps; 0 uses the model's default")
     use_playhead_frame: BoolProperty(
         name="Start from the frame under the playhead",
-        description="Condition the shot on the picture under the playhead when no image or movie strip is selected",
+        description="Condition the shot on the sequencer's picture under the playhead, rendered with every channel and "
+        "effect, when no image or movie strip is selected",
     )
     segment_text: StringProperty(name="Object", description="Text naming the object to track (SAM 3)")
+    segment_model: EnumProperty(
+        name="Segmentation",
+        items=models.segment_enum_items,
+        description="The daemon's model that finds and tracks the object; Automatic: the first that takes the prompt",
+    )
     inpaint_prompt: StringProperty(name="Replace with", description="What to paint into the tracked object")
+    inpaint_model: EnumProperty(
+        name="Inpainting",
+        items=models.inpaint_enum_items,
+        description="The daemon's image model that repaints the object; Automatic: the first that can",
+    )
     project_id: StringProperty(description="The daemon project that holds this scene's storyboard")
     jobs: CollectionProperty(type=MilimoJob)
     active_job: IntProperty()

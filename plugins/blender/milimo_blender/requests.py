@@ -1,7 +1,9 @@
-"""Job requests built from the scene: collected on the main thread as plain data, turned into protos off it."""
+"""Job requests built from the scene: collected on the main thread as plain data, turned into protos off it; and the
+request a placeholder keeps (`milimo_request`), fitted to its strip."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -11,6 +13,8 @@ from pathlib import Path
 import bpy
 
 from milimo.client.client import Client
+from milimo.errors import MilimoError
+from milimo.otio import conventions
 from milimo.v1 import common_pb2, jobs_pb2
 
 from .timeline import Condition, Target
@@ -102,3 +106,55 @@ def build(spec: ShotSpec, client: Client, project_id: str = "") -> jobs_pb2.JobR
             )
         )
     return jobs_pb2.JobRequest(video=video)
+
+
+# ---- the request a placeholder keeps ---------------------------------------------------------------------------
+
+
+def read_request(text: str, where: str) -> jobs_pb2.JobRequest:
+    """The request in a placeholder payload's JSON (`{"version": 1, "request": {...}}`, as OTIO carries it).
+    Raises ValueError naming `where` and what to do."""
+    try:
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return conventions.request_of(value, where)
+    except (ValueError, MilimoError) as error:
+        raise ValueError(f"{where} is not a request Milimo reads ({error}): fix or delete the property") from None
+
+
+def prompt_of(request: jobs_pb2.JobRequest) -> str:
+    return request.animatic.description if request.HasField("animatic") else request.video.prompt
+
+
+def set_prompt(request: jobs_pb2.JobRequest, prompt: str) -> None:
+    if request.HasField("animatic"):
+        request.animatic.description = prompt
+    else:
+        request.video.prompt = prompt
+
+
+def model_of(request: jobs_pb2.JobRequest) -> str:
+    return ANIMATIC if request.HasField("animatic") else request.video.model
+
+
+def fit_request(
+    kept: jobs_pb2.JobRequest,
+    frames: int,
+    fps: Fraction,
+    size: tuple[int, int],
+    prompt: str,
+    seed: int,
+    family: str,
+) -> jobs_pb2.JobRequest:
+    """A placeholder's own request made to fit its strip, everything else as it says: the strip's length (the next
+    8k+1 for LTX models, trimmed back on import) at the scene's rate, the strip's prompt, and the scene's size and
+    `seed` only where the request leaves them unset."""
+    rate = conventions.ShotFrames(model_frames(frames, family), float(fps))
+    request = conventions.completed_request(kept, rate, width=size[0], height=size[1])
+    shot = getattr(request, request.WhichOneof("kind"))
+    shot.fps.CopyFrom(common_pb2.Rational(num=fps.numerator, den=fps.denominator))
+    if not shot.seed:
+        shot.seed = seed
+    set_prompt(request, prompt)
+    return request

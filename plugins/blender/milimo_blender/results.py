@@ -63,9 +63,10 @@ def _copy_or_download(client: Client, asset: media_pb2.Asset, target: Path) -> N
 
 
 def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[ResultFile]) -> bpy.types.Strip | None:
-    """Main thread: the job's movie (and its sound) at the job's exact frame, on its channel when that is free,
-    otherwise the next free one above. A regenerated strip gives its place to the new take; a job with an anchor
-    strip is laid over it."""
+    """Main thread: the job's movie at the job's exact frame, on its channel when that is free, otherwise the next
+    free one above. A regenerated strip gives its place to the new take; a job with an anchor strip is laid over it.
+    The clip's sound is `add_sound`'s, in a later tick: Blender opens the file again for it, and one file opened per
+    tick keeps each tick short."""
     if not files:
         return None
     previous: list[str] = []
@@ -81,17 +82,27 @@ def place(scene: bpy.types.Scene, job: bpy.types.PropertyGroup, files: list[Resu
         movie = strips.new_movie(name=_name(job), filepath=result.path, channel=channel, frame_start=start)
         _fit(movie, job.frames)
     _tag(movie, job, result, previous)
-    if result.has_audio and anchor is None:  # a clip laid over its source leaves the sound to the source
-        sound_channel = free_channel(scene, channel + 1, start, end)
-        sound = strips.new_sound(
-            name=_name(job) + " audio",
-            filepath=result.path,
-            channel=sound_channel,
-            frame_start=round(movie.frame_start),
-        )
-        sound.frame_offset_start, sound.frame_offset_end = movie.frame_offset_start, movie.frame_offset_end
-        _tag(sound, job, result, previous)
     return movie
+
+
+def wants_sound(job: bpy.types.PropertyGroup, files: list[ResultFile]) -> bool:
+    """Whether the job's clip brings a sound strip: it has sound and is not laid over a source (which keeps its own
+    sound)."""
+    return bool(files) and files[0].has_audio and not job.anchor
+
+
+def add_sound(
+    scene: bpy.types.Scene, job: bpy.types.PropertyGroup, movie: bpy.types.Strip, result: ResultFile
+) -> bpy.types.Strip:
+    """Main thread: the sound of `result`, the file of the placed `movie`, on the first channel above the movie that
+    is free where it plays, trimmed and tagged as the movie is. Raises RuntimeError where Blender has no audio."""
+    channel = free_channel(scene, movie.channel + 1, movie.frame_final_start, movie.frame_final_end)
+    sound = compat.top_strips(scene).new_sound(
+        name=_name(job) + " audio", filepath=result.path, channel=channel, frame_start=round(movie.frame_start)
+    )
+    sound.frame_offset_start, sound.frame_offset_end = movie.frame_offset_start, movie.frame_offset_end
+    _tag(sound, job, result, list(movie.get("milimo_previous_takes", [])))
+    return sound
 
 
 def lay_over(scene: bpy.types.Scene, source: bpy.types.Strip, path: str, name: str) -> bpy.types.Strip:

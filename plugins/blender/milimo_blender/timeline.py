@@ -11,6 +11,7 @@ from . import compat
 MAX_CHANNEL = 128
 PLACEHOLDER_KEY = "milimo_shot"
 PROMPT_KEY = "milimo_prompt"
+REQUEST_KEY = "milimo_request"  # the request a shot is made from, as a placeholder payload's JSON (from OTIO)
 PLACEHOLDER_TYPES = {"COLOR", "TEXT"}
 PICTURE_TYPES = {"IMAGE", "MOVIE"}
 
@@ -109,22 +110,29 @@ def _over(scene: bpy.types.Scene, strip: bpy.types.Strip, placeholder: str = "")
     )
 
 
-def condition(scene: bpy.types.Scene, use_playhead: bool) -> Condition | None:
-    """The selected image or movie strip, or (with `use_playhead`) the topmost picture under the playhead."""
+def selected_pictures(scene: bpy.types.Scene) -> list[bpy.types.Strip]:
+    return [strip for strip in compat.selected_strips(scene) if strip.type in PICTURE_TYPES]
+
+
+def picture_under_playhead(scene: bpy.types.Scene) -> bpy.types.Strip | None:
+    """The topmost unmuted image or movie strip that plays at the playhead."""
     frame = scene.frame_current
-    picked = [strip for strip in compat.selected_strips(scene) if strip.type in PICTURE_TYPES]
-    if not picked and use_playhead:
-        under = [
-            strip
-            for strip in compat.top_strips(scene)
-            if strip.type in PICTURE_TYPES
-            and strip.frame_final_start <= frame < strip.frame_final_end
-            and not strip.mute
-        ]
-        picked = sorted(under, key=lambda strip: -strip.channel)[:1]
-    if not picked:
+    under = [
+        strip
+        for strip in compat.top_strips(scene)
+        if strip.type in PICTURE_TYPES and strip.frame_final_start <= frame < strip.frame_final_end and not strip.mute
+    ]
+    return max(under, key=lambda strip: strip.channel, default=None)
+
+
+def condition(scene: bpy.types.Scene, use_playhead: bool) -> Condition | None:
+    """The selected image or movie strip, or (with `use_playhead`) the topmost picture under the playhead: its file,
+    and for a movie the frame of it that plays."""
+    frame = scene.frame_current
+    picked = selected_pictures(scene)
+    strip = picked[0] if picked else picture_under_playhead(scene) if use_playhead else None
+    if strip is None:
         return None
-    strip = picked[0]
     if strip.type == "IMAGE":
         return Condition(bpy.path.abspath(strip.directory + strip.elements[0].filename), 0, is_movie=False)
     inside = strip.frame_final_start <= frame < strip.frame_final_end

@@ -20,7 +20,8 @@ How a scene maps to a timeline:
 Importing does the reverse, strip by strip at the exact frame and channel. A clip whose file is missing still
 becomes its movie, image or sound strip, pointing at the missing path (Blender shows it as missing media and
 File > External Data > Find Missing Files relinks it); a clip with no file at all (a `MissingReference`) becomes a
-color strip named after it. A strip list made once, then placed in slices, lets the import run between redraws.
+color strip named after it. A strip list made once, then placed in slices, lets the import run between redraws. A
+file placed several times is opened once: its other strips are copies (strip_copies.py).
 
 Reading the scene (`read_scene`) and placing strips (`apply_settings`, `add_strip`) touch Blender data and run on
 the main thread; building (`build_timeline`) and planning (`plan_import`) touch none, so they may run on a worker.
@@ -49,11 +50,13 @@ from milimo.v1 import jobs_pb2
 
 from . import compat, requests
 from .operators import PLACEHOLDER_COLOR
+from .strip_copies import StripCopier
 from .timeline import PLACEHOLDER_KEY, PLACEHOLDER_TYPES, PROMPT_KEY
+from .timeline import REQUEST_KEY as STRIP_REQUEST_KEY
 
 NAMESPACE = "blender"  # the key of Blender's own metadata on the timeline, its tracks and its clips
 PREFIX = "milimo_"  # custom properties under this prefix travel in metadata["milimo"]
-REQUEST_KEY = "request"  # milimo_request: the payload ({"version", "request"}) a shot is made from, as JSON
+REQUEST_KEY = STRIP_REQUEST_KEY.removeprefix(PREFIX)  # the payload ({"version", "request"}) a shot is made from
 MISSING_KEY = "missing_media"  # milimo_missing_media: a color strip standing in for a clip without a file
 MEDIA_TYPES = ("MOVIE", "IMAGE", "SOUND")
 REMADE_TYPES = ("COLOR", "TEXT", "ADJUSTMENT")  # the generator strips an import can make again
@@ -135,9 +138,9 @@ class ImportReport:
     def of(cls, plan: ImportPlan) -> ImportReport:
         return cls(warnings=list(plan.warnings), missing_files=list(plan.missing_files))
 
-    def add(self, scene: bpy.types.Scene, strip: StripData) -> None:
+    def add(self, scene: bpy.types.Scene, strip: StripData, copier: StripCopier) -> None:
         """Main thread: place `strip`, counting it, or noting why Blender refused it."""
-        warning = add_strip(scene, strip)
+        warning = add_strip(scene, strip, copier)
         if warning:
             self.warnings.append(warning)
         else:
@@ -366,7 +369,7 @@ def _placeholder_request(shots: ShotDefaults, strip: StripData) -> jobs_pb2.JobR
     request = _kept_request(strip)
     if request is None:
         return default_request(shots, prompt)
-    _set_prompt(request, prompt)
+    requests.set_prompt(request, prompt)
     return request
 
 
@@ -378,17 +381,6 @@ def default_request(shots: ShotDefaults, prompt: str) -> jobs_pb2.JobRequest:
     return jobs_pb2.JobRequest(
         video=jobs_pb2.VideoShotRequest(model=shots.model, prompt=prompt, width=shots.width, height=shots.height)
     )
-
-
-def _set_prompt(request: jobs_pb2.JobRequest, prompt: str) -> None:
-    if request.HasField("animatic"):
-        request.animatic.description = prompt
-    else:
-        request.video.prompt = prompt
-
-
-def _prompt_of(request: jobs_pb2.JobRequest) -> str:
-    return request.animatic.description if request.HasField("animatic") else request.video.prompt
 
 
 def _known_request(scene: SceneData, strip: StripData) -> jobs_pb2.JobRequest | None:
@@ -406,11 +398,10 @@ def _kept_request(strip: StripData) -> jobs_pb2.JobRequest | None:
     kept = strip.notes.get(REQUEST_KEY)
     if not kept:
         return None
-    where = f"strip {strip.name!r}: {PREFIX}{REQUEST_KEY}"
     try:
-        return conventions.request_of(json.loads(kept), where)
-    except (ValueError, MilimoError) as error:
-        raise TimelineError(f"{where} is not a request Milimo reads ({error}): fix or delete the property") from None
+        return requests.read_request(str(kept), f"strip {strip.name!r}: {STRIP_REQUEST_KEY}")
+    except ValueError as error:
+        raise TimelineError(str(error)) from None
 
 
 def _by_frame(marker: tuple[str, int]) -> tuple[int, str]:
@@ -449,8 +440,13 @@ def import_timeline(timeline: otio.schema.Timeline, scene: bpy.types.Scene, base
     plan = plan_import(timeline, shot_defaults(scene), base_dir)
     apply_settings(scene, plan.scene)
     report = ImportReport.of(plan)
-    for strip in plan.strips:
-        report.add(scene, strip)
+    copier = copier_for(plan)
+    try:
+        with copier.holding():
+            for strip in plan.strips:
+                report.add(scene, strip, copier)
+    finally:
+        copier.close(scene)
     return report
 
 
@@ -608,7 +604,7 @@ class _Planner:
         self.warn(f"{where}: {what}; imported as a color strip")
 
     def placeholder(self, data: StripData, request: jobs_pb2.JobRequest, look: dict[str, Any]) -> None:
-        prompt = _prompt_of(request)
+        prompt = requests.prompt_of(request)
         data.kind = look.get("type") if look.get("type") in PLACEHOLDER_TYPES else "COLOR"
         data.look = {key: value for key, value in look.items() if key in ("color", "text")}
         if data.kind == "COLOR":
@@ -689,25 +685,23 @@ def apply_settings(scene: bpy.types.Scene, data: SceneData) -> None:
         scene.timeline_markers.new(name, frame=frame)
 
 
-def add_strip(scene: bpy.types.Scene, data: StripData) -> str:
+def copier_for(plan: ImportPlan) -> StripCopier:
+    """What makes the plan's movie and sound strips (close it when the import ends)."""
+    uses = [(strip.kind, strip.path) for strip in plan.strips]
+    return StripCopier(uses, max((strip.end for strip in plan.strips), default=0))
+
+
+def add_strip(scene: bpy.types.Scene, data: StripData, copier: StripCopier) -> str:
     """Main thread: one strip at its exact frames and channel; returns a warning when Blender refused it."""
-    strips = compat.top_strips(scene)
     try:
-        if data.kind == "MOVIE":
-            strip = strips.new_movie(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
-        elif data.kind == "SOUND":
-            strip = strips.new_sound(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
-        elif data.kind == "IMAGE":
-            strip = strips.new_image(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
-            for name in data.images[1:]:
-                strip.elements.append(name)
-        else:
-            strip = compat.new_effect(scene, data.name, data.kind, data.channel, data.start, data.duration)
+        strip = copier.copy(
+            scene, data.kind, data.path, data.name, data.channel, data.start, data.source_start, data.duration
+        )
+        if strip is None:
+            strip = _new_strip(scene, data)
     except RuntimeError as error:  # e.g. a Blender built without audio: "compiled without Audaspace support"
         reason = str(error).removeprefix("Error: ").strip()
         return f"{data.kind.lower()} strip {data.name!r} at frame {data.start} was not added: {reason}"
-    if data.kind in MEDIA_TYPES:
-        _trim(strip, data)
     if "color" in data.look:
         strip.color = data.look["color"][:3]
     if "text" in data.look:
@@ -717,6 +711,22 @@ def add_strip(scene: bpy.types.Scene, data: StripData) -> str:
     for key, value in data.notes.items():
         _set_property(strip, PREFIX + key, value)
     return ""
+
+
+def _new_strip(scene: bpy.types.Scene, data: StripData) -> bpy.types.Strip:
+    strips = compat.top_strips(scene)
+    if data.kind == "MOVIE":
+        strip = strips.new_movie(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
+    elif data.kind == "SOUND":
+        strip = strips.new_sound(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
+    elif data.kind == "IMAGE":
+        strip = strips.new_image(name=data.name, filepath=data.path, channel=data.channel, frame_start=data.start)
+        for name in data.images[1:]:
+            strip.elements.append(name)
+    else:
+        return compat.new_effect(scene, data.name, data.kind, data.channel, data.start, data.duration)
+    _trim(strip, data)
+    return strip
 
 
 def _trim(strip: bpy.types.Strip, data: StripData) -> None:

@@ -78,9 +78,9 @@ def online() -> bool:
     return module("session").connection().status.online
 
 
-def make_movie(path: Path, frames: int) -> None:
-    """A 64x64 H.264 clip with AAC sound (where this Blender has audio), rendered by Blender itself from a color
-    strip and a tone (written beside it, as a .wav)."""
+def make_movie(path: Path, frames: int, width: int = 64, height: int = 64) -> None:
+    """A H.264 clip (64x64 unless said) with AAC sound (where this Blender has audio), rendered by Blender itself
+    from a color strip and a tone (written beside it, as a .wav)."""
     compat = module("compat")
     sound = bpy.app.build_options.audaspace  # bpy 4.2 from PyPI is built without audio
     tone = path.with_suffix(".wav")
@@ -90,6 +90,7 @@ def make_movie(path: Path, frames: int) -> None:
         out.setframerate(48000)
         out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i * 0.05))) for i in range(48000)))
     scene = fresh_scene()
+    scene.render.resolution_x, scene.render.resolution_y = width, height
     compat.new_effect(scene, "picture", "COLOR", 1, 1, frames)
     if sound:
         compat.top_strips(scene).new_sound(name="tone", filepath=str(tone), channel=2, frame_start=1)

@@ -18,6 +18,7 @@ ext = harness.install()
 compat = harness.module("compat")
 timeline_otio = harness.module("timeline_otio")
 operators_otio = harness.module("operators_otio")
+strip_copies = harness.module("strip_copies")
 
 import opentimelineio as otio  # noqa: E402 - installed with the extension's wheels
 from google.protobuf import json_format  # noqa: E402
@@ -126,6 +127,35 @@ def strip_facts(scene: bpy.types.Scene) -> dict[str, tuple]:
 
 def clips_by_name(timeline: otio.schema.Timeline) -> dict[str, otio.schema.Clip]:
     return {clip.name: clip for clip in timeline.find_clips()}
+
+
+def rna_facts(item: bpy.types.bpy_struct, depth: int = 0) -> dict[str, object]:
+    """Every RNA property of a strip (and of its transform, crop, elements…), data-blocks by their file."""
+    facts = {}
+    for prop in item.bl_rna.properties:
+        if prop.identifier in ("rna_type", "name"):
+            continue
+        value = getattr(item, prop.identifier)
+        if isinstance(value, bpy.types.ID):
+            value = (type(value).__name__, getattr(value, "filepath", value.name))
+        elif hasattr(value, "bl_rna"):
+            value = rna_facts(value, depth + 1) if depth < 1 else type(value).__name__
+        elif hasattr(value, "__len__") and not isinstance(value, str):
+            value = [rna_facts(part, depth + 1) if hasattr(part, "bl_rna") else part for part in value]
+        facts[prop.identifier] = value
+    return facts
+
+
+def movie_clip(name: str, path: Path, source_start: int, frames: int) -> otio.schema.Clip:
+    """A clip of `path` (24 frames at 24 fps) showing `frames` frames from `source_start`."""
+    available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24))
+    return otio.schema.Clip(
+        name=name,
+        media_reference=otio.schema.ExternalReference(target_url=path.as_uri(), available_range=available),
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(source_start, 24), otio.opentime.RationalTime(frames, 24)
+        ),
+    )
 
 
 class OtioTests(unittest.TestCase):
@@ -245,6 +275,54 @@ class OtioTests(unittest.TestCase):
         )
         again = timeline_otio.export_timeline(self.scene).find_clips()[0]
         self.assertEqual(conventions.request_of(conventions.payload_of(again, "Door"), "Door"), request)
+
+    def test_a_file_used_many_times_becomes_the_same_strips_as_opened_ones(self) -> None:
+        lost = Path("/nowhere/lost.mov")
+        tracks = {
+            otio.schema.TrackKind.Video: [
+                [movie_clip("A", MOVIE, 0, 10), movie_clip("B", MOVIE, 5, 8), movie_clip("Lost 1", lost, 0, 4)],
+                [otio.schema.Gap(duration=otio.opentime.RationalTime(3, 24)), movie_clip("C", MOVIE, -2, 6)],
+                [movie_clip("D", MOVIE, 20, 4), movie_clip("Lost 2", lost, 1, 3)],
+            ],
+            otio.schema.TrackKind.Audio: [[movie_clip("A sound", MOVIE, 0, 10), movie_clip("B sound", MOVIE, 5, 8)]],
+        }
+        timeline = otio.schema.Timeline("reused", global_start_time=otio.opentime.RationalTime(1, 24))
+        for kind, rows in tracks.items():
+            for items in rows:
+                timeline.tracks.append(otio.schema.Track(kind=kind, children=[item.clone() for item in items]))
+        sounds = len(bpy.data.sounds)
+        report = timeline_otio.import_timeline(timeline, self.scene)
+        self.assertEqual(report.missing_files, [str(lost)])
+        self.assertEqual(len(report.warnings), 0 if HAS_SOUND else 2)  # bpy 4.2 from PyPI has no audio
+        self.assertEqual(report.strips, 8 if HAS_SOUND else 6)
+        if HAS_SOUND:
+            self.assertEqual(len(bpy.data.sounds) - sounds, 1)  # the file was opened once for both sound strips
+        placed = {strip.name: strip for strip in compat.top_strips(self.scene)}
+        self.assertFalse([name for name in placed if name.startswith(strip_copies.TEMPLATE_NAME)])
+        self.assertEqual(
+            {
+                name: (s.channel, s.frame_final_start, s.frame_final_end, s.frame_offset_start)
+                for name, s in placed.items()
+            },
+            {
+                "A": (1, 1, 11, 0),
+                "B": (1, 11, 19, 5),
+                "Lost 1": (1, 19, 23, 0),
+                "C": (2, 4, 10, -2),
+                "D": (3, 1, 5, 20),
+                "Lost 2": (3, 5, 8, 1),
+            }
+            | ({"A sound": (4, 1, 11, 0), "B sound": (4, 11, 19, 5)} if HAS_SOUND else {}),
+        )
+        # Each strip is what opening its file gives.
+        opened = harness.fresh_scene()
+        plan = timeline_otio.plan_import(timeline, timeline_otio.shot_defaults(opened))
+        for strip in plan.strips:
+            timeline_otio.add_strip(opened, strip, strip_copies.StripCopier([], 0))
+        self.assertEqual(
+            {name: rna_facts(strip) for name, strip in placed.items()},
+            {strip.name: rna_facts(strip) for strip in compat.top_strips(opened)},
+        )
 
     def test_import_simple_cut_with_missing_media(self) -> None:
         timeline = timeline_otio.read_timeline(str(SAMPLES / "simple_cut.otio"))

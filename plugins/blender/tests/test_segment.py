@@ -1,12 +1,14 @@
 """Tracking and inpainting an object of a movie strip end to end against a live daemon (tiny SAM 3 and FLUX
-checkpoints): by text and by points, the matte and the inpainted clip aligned above the source, cancelling, clear
-errors; and the pure maths that maps a click in the preview to the source picture's pixels."""
+checkpoints): by text and by points, the matte and the inpainted clip aligned above the source, the models chosen in
+the panel, cancelling, clear errors; and the pure maths that maps a click in the preview to the source picture's
+pixels."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+import shutil
 import tempfile
 import unittest
 from pathlib import Path
@@ -46,6 +48,10 @@ class SegmentTests(unittest.TestCase):
         )
         job = client.wait(client.submit(jobs_pb2.JobRequest(animatic=card)).id)
         cls.clip = client.download(job.result_asset_ids[0], Path(tempfile.mkdtemp(prefix="milimo-clip-")) / "ball.mp4")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        shutil.rmtree(cls.clip.parent, ignore_errors=True)
 
     def setUp(self) -> None:
         harness.pump(harness.online, what="the daemon connection")
@@ -123,6 +129,30 @@ class SegmentTests(unittest.TestCase):
         request = self.client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job.job_id)).request.inpaint
         self.assertEqual((request.segment.model, request.segment.text, request.segment_frame), ("tiny-sam3", "ball", 4))
 
+    def test_the_model_menus_list_the_daemon_models_of_each_kind(self) -> None:
+        def names(items: list[tuple[str, str, str]]) -> list[str]:
+            return [identifier for identifier, _name, _description in items]
+
+        self.assertEqual(names(models.segment_enum_items(None, None)), ["automatic", "tiny-sam3", "tiny-sam2"])
+        self.assertEqual(names(models.inpaint_enum_items(None, None)), ["automatic", "tiny-flux", "tiny-klein"])
+        self.assertEqual((self.scene.milimo.segment_model, self.scene.milimo.inpaint_model), ("automatic", "automatic"))
+
+    def test_the_chosen_models_reach_the_inpaint_request(self) -> None:
+        settings = self.scene.milimo
+        settings.segment_model, settings.inpaint_model = "tiny-sam2", "tiny-klein"
+        settings.inpaint_prompt = "a blue cube"
+        prompt = segment.SegmentPrompt(frame=4, points=((32.0, 32.0, 1),))
+        message = segment.run_action(self.scene, "INPAINT", self.source, prompt)
+        self.assertEqual(message, "Queued inpainting 1 points in ball")
+        job = self.scene.milimo.jobs[-1]
+        harness.pump(lambda: job.job_id != "" or job.status == "FAILED", what="the inpaint job's id")
+        self.client.jobs.Cancel(jobs_pb2.CancelJobRequest(job_id=job.job_id))  # only its request matters here
+        request = self.client.jobs.Get(jobs_pb2.GetJobRequest(job_id=job.job_id)).request.inpaint
+        self.assertEqual((request.model, request.segment.model), ("tiny-klein", "tiny-sam2"))
+        self.assertEqual(job.model, "tiny-klein")
+        harness.pump(lambda: finished(job), what="the cancellation")
+        self.assertEqual(segment.segmenter(by_text=False, chosen="tiny-sam2"), "tiny-sam2")  # and tracking takes it
+
     def test_cancelling_a_track_places_nothing(self) -> None:
         prompt = segment.SegmentPrompt(frame=4, text="ball")
         key = segment.start_track(self.scene, self.source, prompt, "tiny-sam3")
@@ -156,6 +186,11 @@ class SegmentTests(unittest.TestCase):
         self.scene.frame_current = 5
         with self.assertRaisesRegex(RuntimeError, "Move the playhead over ball"):
             bpy.ops.milimo.track_object()
+        self.scene.frame_current = 24
+        self.scene.milimo.segment_model = "tiny-sam2"
+        with self.assertRaisesRegex(RuntimeError, "tiny-sam2 cannot find an object by text"):
+            bpy.ops.milimo.track_object()
+        self.scene.milimo.segment_model = "automatic"
         self.source.select = False
         with self.assertRaisesRegex(RuntimeError, "Select a movie strip"):
             bpy.ops.milimo.track_object()
