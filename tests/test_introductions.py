@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from milimo.storyboard.introductions import DESCRIPTION_CHARS, character_introduction, location_description
 from milimo.storyboard.parse import parse_fdx, parse_fountain
 from milimo.storyboard.screenplay import Screenplay
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
 
 def brick_and_steel() -> Screenplay:
-    return parse_fountain((SHARED / "fountain" / "brick_and_steel.fountain").read_text())
+    return parse_fountain((SHARED_DATA / "fountain" / "brick_and_steel.fountain").read_text())
 
 
+@needs_shared_data
 def test_a_character_is_the_sentence_that_introduces_them_in_capitals():
     script = brick_and_steel()
     assert character_introduction(script, "BRICK") == (
@@ -24,10 +22,11 @@ def test_a_character_is_the_sentence_that_introduces_them_in_capitals():
     assert character_introduction(script, "MINION") == ""  # only ever speaks: the script never describes him
 
 
+@needs_shared_data
 def test_a_place_is_its_setting_time_and_the_opening_of_its_first_scene():
     patio = location_description(brick_and_steel(), "BRICK'S PATIO")
     assert patio == "Exterior, day. A gorgeous day. The sun is shining."
-    fdx = parse_fdx((SHARED / "fdx" / "TestFDX-FI.fdx").read_bytes())
+    fdx = parse_fdx((SHARED_DATA / "fdx" / "TestFDX-FI.fdx").read_bytes())
     assert location_description(fdx, "Radio Studio").startswith("Interior. We are in a TV station")
     assert location_description(fdx, "nowhere") == ""
 
