@@ -341,14 +341,18 @@ class RayExecutor:
             log.warning("retiring Ray %s: the cluster has %d GPU(s) now and %s", slot.name, gpus, why)
             if slot.bring_up is not None:
                 slot.bring_up.cancel()
-            with contextlib.suppress(Exception):
-                ray.kill(slot.actor, no_restart=True)
+            _kill(slot.actor)
             self._slots.remove(slot)
 
     def _kill_actors(self) -> None:
         for slot in self._slots:
-            with contextlib.suppress(Exception):
-                ray.kill(slot.actor, no_restart=True)
+            _kill(slot.actor)
+
+
+def _kill(actor: Any) -> None:
+    """Kill `actor` for good; one already gone is fine."""
+    with contextlib.suppress(Exception):
+        ray.kill(actor, no_restart=True)
 
 
 async def _death_of(actor: Any) -> RayActorError | None:
