@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,7 +37,8 @@ console = Console(stderr=True)
 
 def start_daemon(data_dir: Path, address: str) -> subprocess.Popen:
     host, port = address.rsplit(":", 1)
-    ready = Path(tempfile.mkdtemp()) / "port"
+    ready = data_dir.parent / "daemon.ready"
+    ready.unlink(missing_ok=True)  # a previous demo's
     log = (data_dir.parent / "daemon.log").open("ab")
     command = [sys.executable, "-m", "milimo", "serve", "--host", host, "--port", port, "--data", str(data_dir)]
     process = subprocess.Popen([*command, "--ready-file", str(ready)], stdout=log, stderr=subprocess.STDOUT)

@@ -4,6 +4,7 @@ when the file is reopened (the job ids live in the .blend)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ class JobTracker:
 
     def close(self) -> None:
         self.watcher.close()
+        shutil.rmtree(self._preview_dir, ignore_errors=True)
 
     # ---- main thread ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def client():  # noqa: ANN201 - the client library from the extension's bundled 
 class ResumeTests(unittest.TestCase):
     def setUp(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="milimo-resume-"))
+        self.addCleanup(shutil.rmtree, self.folder, ignore_errors=True)
         harness.pump(harness.online, what="the daemon connection")
 
     def test_a_job_that_finished_while_blender_was_closed_is_imported_on_open(self) -> None:
@@ -112,6 +114,7 @@ class UnreachableTests(unittest.TestCase):
 
     def test_an_unreachable_daemon_is_reported_without_a_traceback(self) -> None:
         captured = Path(tempfile.mkstemp(prefix="milimo-stderr-")[1])
+        self.addCleanup(captured.unlink, missing_ok=True)
         saved = os.dup(2)
         with captured.open("w") as sink:
             os.dup2(sink.fileno(), 2)  # the file descriptor: catches what Blender and gRPC write too

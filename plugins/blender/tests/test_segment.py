@@ -264,7 +264,9 @@ class PlacementTests(unittest.TestCase):
         scene = harness.fresh_scene()
         scene.render.resolution_x, scene.render.pixel_aspect_x = 96, 2
         image = bpy.data.images.new("probe", 40, 30)
-        image.filepath_raw = str(Path(tempfile.mkdtemp(prefix="milimo-still-")) / "probe.png")
+        folder = Path(tempfile.mkdtemp(prefix="milimo-still-"))
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        image.filepath_raw = str(folder / "probe.png")
         image.file_format = "PNG"
         image.save()
         strip = compat.top_strips(scene).new_image(name="still", filepath=image.filepath_raw, channel=1, frame_start=1)

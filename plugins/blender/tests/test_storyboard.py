@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 import unittest
 from fractions import Fraction
@@ -52,6 +53,7 @@ class StoryboardTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         cls.folder = Path(tempfile.mkdtemp(prefix="milimo-scripts-"))
+        cls.addClassCleanup(shutil.rmtree, cls.folder, ignore_errors=True)
         cls.small = cls.folder / "two_rooms.fountain"
         cls.small.write_text(SMALL_SCRIPT)
 
