@@ -86,7 +86,8 @@ class MILIMO_OT_test_connection(bpy.types.Operator):
 
 
 class MILIMO_OT_generate_shot(SequencerOperator):
-    """Generate a shot for the selected placeholder, the gap under the playhead or the selected strip"""
+    """Generate a shot for the selected placeholder (from the request it keeps, if any), the gap under the playhead
+    or the selected strip"""
 
     bl_idname = "milimo.generate_shot"
     bl_label = "Generate shot"
@@ -99,10 +100,23 @@ class MILIMO_OT_generate_shot(SequencerOperator):
         except NoTarget as no_target:
             self.report({"ERROR"}, str(no_target))
             return {"CANCELLED"}
-        prompt = settings.prompt.strip() or _placeholder_prompt(scene, target)
+        placeholder = compat.top_strips(scene).get(target.placeholder) if target.placeholder else None
+        try:
+            kept = _kept_request(placeholder) if placeholder is not None else None
+        except ValueError as unreadable:
+            self.report({"ERROR"}, str(unreadable))
+            return {"CANCELLED"}
+        prompt = settings.prompt.strip() or (_shot_prompt(placeholder, kept) if placeholder is not None else "")
         if not prompt:
             self.report({"ERROR"}, "Write a prompt first (or select a placeholder that has one)")
             return {"CANCELLED"}
+        if kept is not None:  # the placeholder's own request (from OTIO), with the panel's prompt when it has one
+            build, fields = _kept_shot(scene, target, kept, prompt)
+            session.tracker().submit(scene, build, **fields)
+            self.report(
+                {"INFO"}, f"Queued a {target.frames}-frame shot at frame {target.frame_start}, from its request"
+            )
+            return {"FINISHED"}
         seed = requests.pick_seed(settings.seed, randomize=False)
         spec = shot_spec(scene, target, prompt, seed, conditioning(scene, settings.model))
         submit_shot(scene, spec)
@@ -324,13 +338,6 @@ def add_placeholder(scene: bpy.types.Scene, name: str, start: int, frames: int, 
 def mark(strip: bpy.types.Strip, prompt: str) -> None:
     strip[timeline.PLACEHOLDER_KEY] = True
     strip[timeline.PROMPT_KEY] = prompt
-
-
-def _placeholder_prompt(scene: bpy.types.Scene, target: Target) -> str:
-    if not target.placeholder:
-        return ""
-    strip = compat.top_strips(scene).get(target.placeholder)
-    return str(strip.get(timeline.PROMPT_KEY, "")) if strip is not None else ""
 
 
 def _has_take(scene: bpy.types.Scene, placeholder: bpy.types.Strip) -> bool:
