@@ -35,6 +35,7 @@ keeps its kind and parameters (this is what lets OTIO placeholders survive a tri
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,7 @@ class Timeline(_Markers):
     def __init__(self, name: str, fps: float = 24.0, start_frame: int = 86400, width: int = 1920, height: int = 1080):
         super().__init__()
         self.name = name
+        self.unique_id = str(uuid.uuid4())  # what Resolve answers is a UUID string too
         self.fps = fps
         self.start_frame = start_frame
         self.settings = {
@@ -231,6 +233,9 @@ class Timeline(_Markers):
 
     def GetName(self) -> str:
         return self.name
+
+    def GetUniqueId(self) -> str:
+        return self.unique_id
 
     def GetStartFrame(self) -> int:
         return self.start_frame

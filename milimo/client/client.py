@@ -134,9 +134,10 @@ class Client:
 
     # ---- jobs -------------------------------------------------------------------------------
 
-    def submit(self, request: jobs_pb2.JobRequest, **fields: object) -> jobs_pb2.Job:
-        """Submit with an idempotency key, retrying while the daemon is briefly unreachable."""
-        submit = jobs_pb2.SubmitJobRequest(request=request, client_request_id=uuid.uuid4().hex, **fields)
+    def submit(self, request: jobs_pb2.JobRequest, key: str = "", **fields: object) -> jobs_pb2.Job:
+        """Submit with the idempotency key `key` (a fresh one when empty: give one that outlives this process to
+        send the job again safely after a crash), retrying while the daemon is briefly unreachable."""
+        submit = jobs_pb2.SubmitJobRequest(request=request, client_request_id=key or uuid.uuid4().hex, **fields)
         return _with_retries(lambda: self.jobs.Submit(submit, timeout=30))
 
     def submit_batch(self, requests: list[jobs_pb2.SubmitJobRequest]) -> list[jobs_pb2.Job]:

@@ -9,15 +9,18 @@ A job outlives the window: as soon as the daemon names it, its id goes into the 
 every scan of the timeline follows the marked jobs no row follows yet, so a window opened later picks up the
 jobs an earlier one left running, or that finished meanwhile. A result is placed as soon as it is downloaded,
 once: placing writes the result into the marker, and a marker that already holds this job's result is not
-placed again.
+placed again. What no marker can say (a job sent but not yet named when its window closed, an OTIO placeholder's
+job and its placed result) the journal in the window's folder says (journal.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import queue
 import traceback
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from milimo.v1 import jobs_pb2
 
 from . import placement
 from .daemon import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, Connection, DaemonLink, Result
+from .journal import Entry, Journal, request_json, timeline_identity
 from .placeholders import OTIO, Shot, can_export_otio, export_otio, find_shots, timeline_rate
 from .requests import Settings, shot_request, size_for
 from .roundtrip import RoundTrip, prepare, run_fill
@@ -60,6 +64,7 @@ class JobRow:
     file: Path | None = None
     has_audio: bool = False
     placed: str = ""  # where the result went, once placed
+    request_key: str = ""  # the journal's key for a job this machine submitted ("" for one a marker names)
 
     @property
     def active(self) -> bool:
@@ -143,6 +148,7 @@ class Controller:
         self.link = DaemonLink(
             config, folder / "media", self._inbox.put, probe_interval=probe_interval, probe_timeout=probe_timeout
         )
+        self.journal = Journal(folder)
         self.connection = Connection("checking", f"Checking the Milimo daemon at {config.address}…")
         self.settings = Settings()  # sized to the timeline's shape at start
         self.shots: list[Shot] = []
@@ -208,8 +214,43 @@ class Controller:
         self.notice = f"{len(self.shots)} Milimo shots on {timeline.GetName()!r}." if self.shots else NO_SHOTS_HINT
 
     def _scan(self) -> None:
-        self.shots = find_shots(self.resolve, self._timeline, self.folder / "scan")
+        entries = self.journal.entries(self._timeline_id())
+        made = {entry.shot: entry for entry in entries if entry.asset_id}
+        self.shots = [
+            _made(shot, made[shot.key]) if shot.key in made and not shot.asset_id else shot
+            for shot in find_shots(self.resolve, self._timeline, self.folder / "scan")
+        ]
+        self._follow_journal([entry for entry in entries if not entry.asset_id])
         self._follow_marked_jobs()
+
+    def _timeline_id(self) -> str:
+        return timeline_identity(self._project(), self._current())
+
+    def _follow_journal(self, entries: list[Entry]) -> None:
+        """Take up the jobs this machine submitted that no row follows: follow those the daemon named, and send the
+        others again with their key (the daemon answers with the job if the first send reached it)."""
+        followed = {row.request_key for row in self.jobs if row.request_key}
+        by_job = {row.job_id: row for row in self.jobs if row.job_id}
+        shots = {shot.key: shot for shot in self.shots}
+        for entry in entries:
+            shot = shots.get(entry.shot)
+            if entry.request_key in followed or shot is None:  # a shot moved or deleted: kept for an undo
+                continue
+            if entry.job_id in by_job:  # a row follows it since its marker named it
+                by_job[entry.job_id].request_key = entry.request_key
+                continue
+            if shot.asset_id and shot.notes.get("job_id") == entry.job_id:  # its marker says it is placed
+                self.journal.remove(entry.request_key)
+                continue
+            row = JobRow(f"r{next(self._row_ids)}", shot, self._timeline, job_id=entry.job_id)
+            row.request_key = entry.request_key
+            self.jobs.append(row)
+            if entry.job_id:
+                row.status, row.message = "following", "following the job submitted earlier"
+                self.link.follow(entry.job_id, shot.title, *self._callbacks(row))
+            else:
+                row.message = "sending again the job an earlier window sent"
+                self.link.generate(entry.job_request(), shot.title, *self._callbacks(row), key=entry.request_key)
 
     def _follow_marked_jobs(self) -> None:
         """Follow the jobs that markers name and no row follows yet: jobs a window that was closed submitted (or
@@ -255,21 +296,26 @@ class Controller:
         made = {row.shot.key for row in self.jobs if row.file is not None}
         shots = [shot for shot in self.shots if (shot.key in chosen if chosen else not shot.asset_id)]
         shots = [shot for shot in shots if shot.key not in busy and (chosen or shot.key not in made)]
+        timeline_id = self._timeline_id()
         for shot in shots:
-            row = JobRow(f"r{next(self._row_ids)}", shot, timeline)
+            row = JobRow(f"r{next(self._row_ids)}", shot, timeline, request_key=uuid.uuid4().hex)
             self.jobs.append(row)
             try:
                 request = shot_request(shot, self.settings, rate)
-            except MilimoError as error:
+                # Written down before it is sent: a window closed before the daemon answers loses nothing.
+                self.journal.add(Entry(timeline_id, shot.key, row.request_key, request_json(request), shot.title))
+            except (MilimoError, OSError) as error:
                 row.status, row.message = "not submitted", str(error)
                 continue
-            self.link.generate(request, shot.title, *self._callbacks(row))
+            self.link.generate(request, shot.title, *self._callbacks(row), key=row.request_key)
         self.notice = f"Submitting {len(shots)} shots." if shots else "No shot to generate: choose one in the list."
 
     def _job_moved(self, row: JobRow, state: JobState) -> None:
         job = state.job
-        if not row.job_id:  # the daemon named the job: the marker remembers it past this window
+        if not row.job_id:  # the daemon named the job: the marker and the journal remember it past this window
             row.job_id = job.id
+            if row.request_key:
+                self.journal.named(row.request_key, job.id)
             if not placement.write_job(row.timeline, row.shot, {"job_id": job.id}) and row.shot.source != OTIO:
                 self.notice = (
                     f"Resolve did not write job {job.id} into the marker of {row.shot.key} {row.shot.title!r}: "
@@ -290,6 +336,8 @@ class Controller:
         opened later need not follow it again."""
         if (placement.marker_notes(row.timeline, row.shot) or {}).get("job_id") == row.job_id:
             placement.write_job(row.timeline, row.shot, {})
+        if row.request_key:
+            self.journal.remove(row.request_key)
 
     def _downloaded(self, row: JobRow, result: Result) -> None:
         row.file, row.has_audio = result.path, result.has_audio
@@ -342,12 +390,14 @@ class Controller:
         if before.get("asset_id") and before.get("job_id") == row.job_id:
             row.placed = "earlier"
             row.status, row.message = "placed", "placed earlier: the marker holds this result"
+            self._journal_placed(row)
             return
         where = placement.place(project, row.timeline, row.shot, row.file, has_audio=row.has_audio)
         notes = {"job_id": row.job_id, "asset_id": row.asset_id, "file": str(row.file), "track": where.track}
         if where.audio_track:
             notes["audio_track"] = where.audio_track
         linked = placement.write_job(row.timeline, row.shot, notes)
+        self._journal_placed(row)
         row.placed = f"{where.tracks} at {timecode(where.record_frame, timeline_rate(row.timeline))}"
         row.status, row.message = "placed", row.placed
         if not linked and row.shot.source != OTIO:  # placed, so not an error that would invite a second import
@@ -355,6 +405,15 @@ class Controller:
                 f"; Resolve did not write the result into the marker of {row.shot.key} {row.shot.title!r}, "
                 "so after a restart Milimo will not know that shot is made"
             )
+
+    def _journal_placed(self, row: JobRow) -> None:
+        """A marker says its shot is made; an OTIO placeholder has only the journal to say it."""
+        if not row.request_key:
+            return
+        if row.shot.source == OTIO:
+            self.journal.placed(row.request_key, row.asset_id)
+        else:
+            self.journal.remove(row.request_key)
 
     # ---- the round trip -----------------------------------------------------------------------
 
@@ -444,3 +503,8 @@ def free_timeline_name(project: Any, wanted: str) -> str:
     taken = {project.GetTimelineByIndex(index).GetName() for index in range(1, project.GetTimelineCount() + 1)}
     names = itertools.chain([wanted], (f"{wanted} {n}" for n in itertools.count(2)))
     return next(name for name in names if name not in taken)
+
+
+def _made(shot: Shot, entry: Entry) -> Shot:
+    """An OTIO placeholder whose result the journal says is placed, as a marked shot's made notes would say it."""
+    return dataclasses.replace(shot, notes={**shot.notes, "job_id": entry.job_id, "asset_id": entry.asset_id})

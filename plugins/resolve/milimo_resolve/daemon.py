@@ -131,12 +131,20 @@ class DaemonLink:
     # ---- jobs --------------------------------------------------------------------------------
 
     def generate(
-        self, request: jobs_pb2.JobRequest, label: str, on_job: OnJob, on_result: OnResult, on_error: OnError
+        self,
+        request: jobs_pb2.JobRequest,
+        label: str,
+        on_job: OnJob,
+        on_result: OnResult,
+        on_error: OnError,
+        *,
+        key: str,
     ) -> None:
-        """Submit, follow the job's events, and download its result; each step reported through `post`."""
+        """Submit with the idempotency key `key`, follow the job's events, and download its result; each step
+        reported through `post`."""
 
         def generate() -> None:
-            job = self.client.submit(request, labels={"milimo.resolve": label[:256]})
+            job = self.client.submit(request, key=key, labels={"milimo.resolve": label[:256]})
             self._follow(job, label, on_job, on_result)
 
         self._spawn(label, generate, on_error)
