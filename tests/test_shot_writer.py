@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -76,3 +77,22 @@ def test_an_encoder_failure_reaches_the_task_and_leaves_nothing(tmp_path: Path):
             writer.put(piece)
         writer.finish(RecordingContext(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_shot_holds_no_more_than_its_backlog_of_pieces(tmp_path: Path):
+    """Pieces made one after another, faster than they encode (as a model's chunks may be), are waited for at the
+    backlog and let go once encoded: the shot's memory is a few pieces however long it is."""
+    per_piece, count, side = 8, 40, 256
+    piece_bytes = per_piece * side * side * 3
+    tracemalloc.start()  # numpy reports its arrays to it
+    try:
+        with ShotWriter(tmp_path / "long.mp4", FPS, per_piece * count, backlog=2) as writer:
+            for index in range(count):
+                writer.put(Piece(np.full((per_piece, side, side, 3), 6 * index, np.uint8), None, None))
+            info = writer.finish(RecordingContext(tmp_path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.frames == per_piece * count
+    # Two waiting, one being encoded, one being made, and room for the encoder's per-frame copies: not forty.
+    assert peak < 6 * piece_bytes, f"peak {peak / piece_bytes:.1f} pieces"
