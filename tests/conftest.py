@@ -68,6 +68,15 @@ def sqlite_daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def module_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+    """A started SQLite daemon of the test module's own (enough for the animatic kind, which needs no model)."""
+    process = DaemonProcess(tmp_path_factory.mktemp("module-daemon") / "data")
+    process.start()
+    yield process
+    process.stop()
+
+
 TINY_MODELS = {
     "tiny-ltx": "ltx-video",
     "tiny-ltx2": "ltx2",

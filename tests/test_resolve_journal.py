@@ -26,21 +26,13 @@ from milimo_resolve.journal import FILE_NAME, Entry, Journal, request_json, time
 FRAMES = 12
 
 
-@pytest.fixture(scope="module")
-def milimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("journal") / "data")
-    process.start()
-    yield process
-    process.stop()
-
-
 @pytest.fixture
-def paused(milimo: DaemonProcess) -> Iterator[DaemonProcess]:
+def paused(module_daemon: DaemonProcess) -> Iterator[DaemonProcess]:
     """The daemon with its queue paused, so that a job stays queued while a window opens and closes."""
-    client = milimo.client()
+    client = module_daemon.client()
     client.jobs.PauseQueue(jobs_pb2.PauseQueueRequest())
     try:
-        yield milimo
+        yield module_daemon
     finally:
         client.jobs.ResumeQueue(jobs_pb2.ResumeQueueRequest())
 
@@ -82,16 +74,16 @@ def current_id(resolve: Resolve) -> str:
     return timeline_identity(project, project.GetCurrentTimeline())
 
 
-def test_a_job_sent_before_the_window_closed_unanswered_is_sent_again_with_its_key(milimo, tmp_path):
+def test_a_job_sent_before_the_window_closed_unanswered_is_sent_again_with_its_key(module_daemon, tmp_path):
     """The first send reached the daemon but its answer did not reach the window: the second send with the same
     key gets the same job, which is then placed; nothing is queued twice."""
     resolve, timeline = marked()
     request = animatic(frames=FRAMES, width=64, height=64)
     journal = Journal(tmp_path)
     journal.add(Entry(current_id(resolve), "marker 24", "key-answer-lost", request_json(request), "Kettle"))
-    first = milimo.client().submit(request, key="key-answer-lost")  # what the lost answer was about
+    first = module_daemon.client().submit(request, key="key-answer-lost")  # what the lost answer was about
 
-    controller = window(resolve, milimo, tmp_path)
+    controller = window(resolve, module_daemon, tmp_path)
     try:
         (row,) = controller.jobs
         assert row.message == "sending again the job an earlier window sent"
@@ -104,12 +96,12 @@ def test_a_job_sent_before_the_window_closed_unanswered_is_sent_again_with_its_k
     assert journal.entries(current_id(resolve)) == []  # the marker says it now
 
 
-def test_a_job_whose_first_send_never_arrived_is_queued_by_the_next_window(milimo, tmp_path):
+def test_a_job_whose_first_send_never_arrived_is_queued_by_the_next_window(module_daemon, tmp_path):
     resolve, _timeline = marked()
     request = animatic(frames=FRAMES, width=64, height=64)
     Journal(tmp_path).add(Entry(current_id(resolve), "marker 24", "key-never-sent", request_json(request), "Kettle"))
 
-    controller = window(resolve, milimo, tmp_path)
+    controller = window(resolve, module_daemon, tmp_path)
     try:
         wait_for(lambda: placed(controller), what="the job to be sent, made and placed")
         (row,) = controller.jobs
@@ -117,7 +109,7 @@ def test_a_job_whose_first_send_never_arrived_is_queued_by_the_next_window(milim
         controller.close()
 
     assert row.status == "placed", row.message
-    job = milimo.client().jobs.Get(jobs_pb2.GetJobRequest(job_id=row.job_id))
+    job = module_daemon.client().jobs.Get(jobs_pb2.GetJobRequest(job_id=row.job_id))
     assert job.request == request
 
 
@@ -158,10 +150,10 @@ def test_an_otio_placeholders_job_and_result_outlive_the_window(paused, tmp_path
         third.close()
 
 
-def test_an_unreadable_journal_is_named_and_left_alone(milimo, tmp_path):
+def test_an_unreadable_journal_is_named_and_left_alone(module_daemon, tmp_path):
     resolve, _timeline = marked()
     (tmp_path / FILE_NAME).write_text("{not json")
-    controller = window(resolve, milimo, tmp_path)
+    controller = window(resolve, module_daemon, tmp_path)
     try:
         assert f"Milimo's job journal {tmp_path / FILE_NAME} is unreadable" in controller.notice
         assert "move it aside to start a new one" in controller.notice

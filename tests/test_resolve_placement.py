@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +35,9 @@ AUDIO_RATE = 48000
 
 
 @pytest.fixture(scope="module")
-def milimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    """A SQLite daemon of this module's own (the animatic kind needs no model)."""
-    process = DaemonProcess(tmp_path_factory.mktemp("resolve") / "data")
-    process.start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def generated(milimo: DaemonProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generated(module_daemon: DaemonProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real animatic of FRAMES frames, downloaded from the daemon."""
-    client = milimo.client()
+    client = module_daemon.client()
     job = client.submit(animatic(frames=FRAMES, width=64, height=64))
     done = wait_status(client, job.id, jobs_pb2.JOB_STATUS_SUCCEEDED)
     return client.download(done.result_asset_ids[0], tmp_path_factory.mktemp("media") / "shot.mp4")
@@ -84,13 +74,13 @@ def shot_at(start: int, frames: int = FRAMES, **fields) -> Shot:
     return Shot(key=f"marker {start}", source=MARKER, name="Milimo", prompt="x", start=start, frames=frames, **fields)
 
 
-def test_a_marked_range_is_generated_and_placed_at_its_frames(milimo, tmp_path):
+def test_a_marked_range_is_generated_and_placed_at_its_frames(module_daemon, tmp_path):
     resolve = new_resolve()
     project = resolve.GetProjectManager().GetCurrentProject()
     timeline = project.GetCurrentTimeline()
     timeline.tracks["video"][0].add(plate(86400, 100))
     timeline.AddMarker(24, "Blue", "Milimo: Door opens", "A door creaks open onto a dark hall.", FRAMES)
-    controller = Controller(resolve, ClientConfig(address=milimo.address), tmp_path)
+    controller = Controller(resolve, ClientConfig(address=module_daemon.address), tmp_path)
     controller.start()
     try:
         controller.choose("", 64, 64)
@@ -177,7 +167,7 @@ def test_a_clip_placeholders_result_goes_above_it(generated):
     assert json.loads(holder.GetMarkerCustomData(0)) == {"milimo": {"job_id": "j-1", "asset_id": "a-1"}}
 
 
-def test_an_otio_placeholders_placed_result_is_not_generated_again(milimo, tmp_path):
+def test_an_otio_placeholders_placed_result_is_not_generated_again(module_daemon, tmp_path):
     """An OTIO placeholder keeps no note of its result (Resolve's export still shows it unfilled), so Generate
     with nothing chosen must know from the window's own rows that it is made."""
     resolve = Resolve()
@@ -189,7 +179,7 @@ def test_an_otio_placeholders_placed_result_is_not_generated_again(milimo, tmp_p
     board.tracks.append(track)
     otio.adapters.write_to_file(board, str(tmp_path / "board.otio"))
     resolve.project.GetMediaPool().ImportTimelineFromFile(str(tmp_path / "board.otio"), {"timelineName": "Board"})
-    controller = Controller(resolve, ClientConfig(address=milimo.address), tmp_path / "window")
+    controller = Controller(resolve, ClientConfig(address=module_daemon.address), tmp_path / "window")
     controller.start()
     try:
         controller.choose("", 64, 64)
@@ -259,17 +249,17 @@ def test_the_double_drops_overlapping_sound_and_will_not_guess_where_sound_goes(
     assert not timeline.AddTrack("audio", "surround")
 
 
-def test_a_job_a_closed_window_left_is_followed_and_its_sound_placed(milimo, with_sound, tmp_path):
+def test_a_job_a_closed_window_left_is_followed_and_its_sound_placed(module_daemon, with_sound, tmp_path):
     """A marker names a job (as a window that was closed left it): a new window follows it, and places the result,
     the first half of a clip with sound that the daemon cut (split_shot), with its sound."""
-    client = milimo.client()
+    client = module_daemon.client()
     asset = client.upload(with_sound)
     job = client.submit(jobs_pb2.JobRequest(split_shot=jobs_pb2.SplitShotRequest(asset_id=asset.id, frame=FRAMES)))
     resolve = new_resolve()
     timeline = resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline()
     left = json.dumps({"milimo": {"job_id": job.id}})
     timeline.AddMarker(24, "Blue", "Milimo: Surf", "Waves break on the rocks.", FRAMES, left)
-    controller = Controller(resolve, ClientConfig(address=milimo.address), tmp_path)
+    controller = Controller(resolve, ClientConfig(address=module_daemon.address), tmp_path)
     controller.start()
     try:
         assert [(row.job_id, row.status) for row in controller.jobs] == [(job.id, "following")]

@@ -8,18 +8,15 @@ written by the Resolve double for the window's own round trip.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import opentimelineio as otio
-import pytest
 
 from milimo.config import ClientConfig
 from milimo.media.ops import probe
 from milimo.otio import conventions
 from milimo.otio.compare import compare
 from milimo.v1 import common_pb2, jobs_pb2
-from tests.daemon_process import DaemonProcess
 from tests.helpers import wait_for
 from tests.resolve_double import MediaPoolItem, TimelineItem, new_resolve
 from tests.shared_data import SHARED_DATA, needs_shared_data
@@ -32,14 +29,6 @@ from milimo_resolve.requests import Settings
 
 RESOLVE_EXPORT = SHARED_DATA / "resolve" / "effects.otio"
 SETTINGS = Settings("", 64, 64)
-
-
-@pytest.fixture(scope="module")
-def milimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("resolve-roundtrip") / "data")
-    process.start()
-    yield process
-    process.stop()
 
 
 def without_milimo_tracks(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
@@ -59,8 +48,8 @@ def job_count(client) -> int:
 
 
 @needs_shared_data
-def test_a_real_resolve_export_keeps_its_resolve_metadata_through_fill(milimo, tmp_path):
-    client = milimo.client()
+def test_a_real_resolve_export_keeps_its_resolve_metadata_through_fill(module_daemon, tmp_path):
+    client = module_daemon.client()
     shots = [
         Shot("marker 10", MARKER, "Milimo: Gate", "A stone gate in the mist.", 10, 12, marker_frame=10),
         Shot("marker 15", MARKER, "Milimo: Condor", "A condor circles the peak.", 15, 9, marker_frame=15),
@@ -108,13 +97,13 @@ def test_a_real_resolve_export_keeps_its_resolve_metadata_through_fill(milimo, t
     assert again.filled == 3 and job_count(client) == jobs_before  # the jobs of the first run are found again
 
 
-def test_the_windows_round_trip_imports_a_new_timeline(milimo, tmp_path):
+def test_the_windows_round_trip_imports_a_new_timeline(module_daemon, tmp_path):
     resolve = new_resolve("Edit")
     project = resolve.GetProjectManager().GetCurrentProject()
     timeline = project.GetCurrentTimeline()
     timeline.tracks["video"][0].add(TimelineItem("plate", 86400, 48, MediaPoolItem("/plates/plate.mov", 48, 24)))
     timeline.AddMarker(24, "Blue", "Milimo: Kettle", "A kettle starts to boil.", 12)
-    controller = Controller(resolve, ClientConfig(address=milimo.address), tmp_path)
+    controller = Controller(resolve, ClientConfig(address=module_daemon.address), tmp_path)
     controller.start()
     try:
         controller.choose("", 64, 64)

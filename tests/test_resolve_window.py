@@ -10,14 +10,13 @@ import json
 import runpy
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from milimo import resolve_install
 from milimo.v1 import jobs_pb2
-from tests.daemon_process import DaemonProcess
 from tests.fusion_ui_double import Bmd, Fusion, Tree, UIDispatcher, UIManager, User
 from tests.helpers import get, wait_status
 from tests.resolve_double import MediaPoolItem, Resolve, Timeline, TimelineItem, new_resolve
@@ -29,15 +28,6 @@ from milimo_resolve.window import ANIMATIC, WINDOW_ID
 DOOR = "A door creaks open onto a dark hall."
 TIDE = "The tide comes in over the causeway."
 ACTIVE = ("submitting", "following", "queued", "running")
-
-
-@pytest.fixture(scope="module")
-def milimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    """A SQLite daemon of this module's own (the animatic kind needs no model)."""
-    process = DaemonProcess(tmp_path_factory.mktemp("resolve-window") / "data")
-    process.start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture
@@ -115,14 +105,15 @@ def items(timeline: Timeline, track: int) -> list[tuple[str, int, int]]:
     return [(item.GetName(), item.GetStart(), item.GetEnd()) for item in timeline.GetItemListInTrack("video", track)]
 
 
-def test_the_window_generates_shows_progress_places_cancels_and_closes(milimo, script, tmp_path, monkeypatch):
-    use_daemon(milimo.address, tmp_path, monkeypatch)
+def test_the_window_generates_shows_progress_places_cancels_and_closes(module_daemon, script, tmp_path, monkeypatch):
+    use_daemon(module_daemon.address, tmp_path, monkeypatch)
     resolve = edit({24: ("Milimo: Door opens", DOOR, 12), 200: ("Milimo: Tide", TIDE, 1000)})
     seen: dict[str, str] = {}
 
     def person(user: User) -> None:
         items = user.items()
-        user.wait_until(lambda: items["Connection"].Text == f"Connected to Milimo at {milimo.address}.", "online")
+        online = f"Connected to Milimo at {module_daemon.address}."
+        user.wait_until(lambda: items["Connection"].Text == online, "online")
         assert items["Timeline"].Text == "Timeline: Edit"
         assert [(row[0], row[2], row[3], row[4]) for row in rows(user, "Shots")] == [
             ("marker 24", "12", DOOR, ""),
@@ -195,13 +186,13 @@ def test_an_unreachable_daemon_is_a_sentence_in_the_window(script, tmp_path, mon
     assert seen["shots"] == DOOR  # the timeline is read all the same
 
 
-def test_jobs_outlive_the_window_and_are_placed_once(milimo, script, tmp_path, monkeypatch):
+def test_jobs_outlive_the_window_and_are_placed_once(module_daemon, script, tmp_path, monkeypatch):
     """A job still running when the window closed is followed by the next window: placed when it finishes while
     the window is closed, or while the next one is open; never twice."""
-    use_daemon(milimo.address, tmp_path, monkeypatch)
+    use_daemon(module_daemon.address, tmp_path, monkeypatch)
     resolve = edit({24: ("Milimo: Harbour", DOOR, 300), 400: ("Milimo: Gulls", TIDE, 300)})
     timeline = timeline_of(resolve)
-    client = milimo.client()
+    client = module_daemon.client()
 
     def submit_and_close(shot: str, key: str) -> Callable[[User], None]:
         def person(user: User) -> None:
