@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from milimo.client import errors
 from milimo.client.client import Client
 from milimo.config import ClientConfig
 
@@ -52,21 +53,12 @@ class Status:
 
 def describe(error: BaseException, address: str) -> str:
     """A sentence a user can act on; never a traceback."""
-    if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
-        code = error.code()
-        details = error.details() or ""
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            return (
-                f"The Milimo daemon at {address} is not reachable. Start it with `milimo serve`, "
-                "or check the address in Preferences > Add-ons > Milimo."
-            )
-        if code == grpc.StatusCode.UNAUTHENTICATED:
-            return f"The daemon at {address} refused the token: set it in Preferences > Add-ons > Milimo."
-        name = code.name.replace("_", " ").lower()
-        return f"The daemon said ({name}): {details}" if details else f"The daemon answered {name}."
-    if isinstance(error, OSError):
-        return f"{error.strerror or error}" + (f": {error.filename}" if getattr(error, "filename", None) else "")
-    return str(error) or type(error).__name__
+    return errors.describe(
+        error,
+        unreachable=f"The Milimo daemon at {address} is not reachable. Start it with `milimo serve`, "
+        "or check the address in Preferences > Add-ons > Milimo.",
+        refused_token=f"The daemon at {address} refused the token: set it in Preferences > Add-ons > Milimo.",
+    )
 
 
 class Connection:

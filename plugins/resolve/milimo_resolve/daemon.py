@@ -15,6 +15,7 @@ from pathlib import Path
 
 import grpc
 
+from milimo.client import errors
 from milimo.client.batch import BatchState, JobState
 from milimo.client.client import Client
 from milimo.config import ClientConfig
@@ -51,21 +52,12 @@ OnError = Callable[[str], None]
 
 def describe(error: BaseException, address: str) -> str:
     """A sentence the user can act on."""
-    if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
-        code, details = error.code(), (error.details() or "").strip()
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            reason = f" ({details})" if details else ""
-            return (
-                f"Cannot reach the Milimo daemon at {address}{reason}. Start it with `milimo serve`, or set "
-                "[client] address in Milimo's config file (~/.config/milimo/config.toml)."
-            )
-        if code == grpc.StatusCode.UNAUTHENTICATED:
-            return f"The daemon at {address} refused the token: set [client] token in Milimo's config file."
-        name = code.name.replace("_", " ").lower()
-        return f"The daemon answered {name}: {details}" if details else f"The daemon answered {name}."
-    if isinstance(error, OSError):
-        return f"{error.strerror or error}" + (f": {error.filename}" if getattr(error, "filename", None) else "")
-    return str(error) or type(error).__name__
+    return errors.describe(
+        error,
+        unreachable=f"Cannot reach the Milimo daemon at {address}{{reason}}. Start it with `milimo serve`, or set "
+        "[client] address in Milimo's config file (~/.config/milimo/config.toml).",
+        refused_token=f"The daemon at {address} refused the token: set [client] token in Milimo's config file.",
+    )
 
 
 def media_name(label: str, asset_id: str) -> str:
