@@ -57,6 +57,7 @@ def ray_head() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "MILIMO_RAY_FILES": str(worker_files_parent())},  # the workers inherit it
     )
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -74,6 +75,12 @@ def ray_head() -> Iterator[str]:
         os.killpg(head.pid, signal.SIGKILL)
         head.wait()
     shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(worker_files_parent(), ignore_errors=True)
+
+
+def worker_files_parent() -> Path:
+    """Where the test head's GPU workers keep their own files (`MILIMO_RAY_FILES`), away from any real host's."""
+    return Path(f"/tmp/mray{os.getpid()}-files")
 
 
 def ray_executor(config: DaemonConfig) -> ExecutorFactory:

@@ -8,9 +8,11 @@ queue (real SQLite) and the tiny checkpoints are real, as in tests/test_ray_exec
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
-import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +21,25 @@ import pytest
 from PIL import Image
 
 from milimo.config import DaemonConfig
-from milimo.daemon.executors import ray_media
+from milimo.daemon.executors import ray_media, ray_worker_files
 from milimo.daemon.executors.ray_slots import media_mode
-from milimo.daemon.executors.ray_worker_files import ROOT_PREFIX, WorkerFiles, remove_orphans
+from milimo.daemon.executors.ray_worker_files import WorkerFiles, host_root, remove_orphans
 from milimo.daemon.jobs.model import EventRecord, EventType, JobStatus
 from milimo.daemon.media_service import MediaService
 from milimo.daemon.media_store import sha256_of
 from milimo.daemon.store import catalog
 from milimo.errors import InvalidArgument
 from milimo.v1 import jobs_pb2
-from tests.test_ray_executor import Queue, config_for, image, ray_executor, ray_head, shot, wait_until
+from tests.test_ray_executor import (
+    Queue,
+    config_for,
+    image,
+    ray_executor,
+    ray_head,
+    shot,
+    wait_until,
+    worker_files_parent,
+)
 
 pytestmark = pytest.mark.timeout(300)
 __all__ = ["ray_head"]  # the module's own Ray head (a fixture)
@@ -62,20 +73,22 @@ def worker_of(events: list[EventRecord]) -> str:
     return running.removeprefix("running on ").split(" (")[0]
 
 
-def worker_scratch_dirs() -> list[Path]:
-    """Job scratch dirs left on this host's GPU workers."""
-    return list(Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*/scratch/*"))
+def worker_job_dirs() -> list[Path]:
+    """Job dirs left on this host's GPU workers."""
+    return list((host_root(worker_files_parent()) / "workers").glob("*/*"))
 
 
 def remove_worker_files() -> None:
-    """Once the stopped workers' processes are gone, their files go too (as the next worker on the host would)."""
-    parent = Path(tempfile.gettempdir())
+    """Once the stopped workers' processes are gone, their job dirs go too (as the next worker on the host would
+    see to); then the input cache, which a real host keeps."""
+    root = host_root(worker_files_parent())
 
     def gone() -> bool:
-        remove_orphans(parent)
-        return not list(parent.glob(f"{ROOT_PREFIX}*"))
+        remove_orphans(root)
+        return not list((root / "workers").glob("*/*"))
 
     wait_until(gone)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +129,8 @@ def test_an_image_to_video_shot_sends_its_image_and_gives_what_shared_media_give
     lines = logs(events)
     assert any("inputs sent to it" in line for line in lines)
     assert any(line.startswith("sending 1 input,") for line in lines)
-    assert worker_scratch_dirs() == [] and list(on_transfer.media.scratch.iterdir()) == []
+    assert worker_job_dirs() == []  # removed before the job settles
+    wait_until(lambda: not list(on_transfer.media.scratch.iterdir()))  # removed after it settles
 
 
 def test_an_input_crosses_to_a_worker_once(on_transfer):
@@ -177,10 +191,52 @@ def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_
         )
     )
     assert [asset.id for _, asset in assets] == done.result_asset_ids  # the cut-off attempt left nothing
-    assert list(on_transfer.media.scratch.iterdir()) == []
+    wait_until(lambda: not list(on_transfer.media.scratch.iterdir()))
+
+
+def test_a_send_cut_off_by_a_dying_worker_goes_on_where_it_stopped(on_transfer, monkeypatch):
+    import ray
+
+    mib = 1024 * 1024
+    monkeypatch.setattr(ray_media, "CHUNK_BYTES", mib)
+    writes = []
+
+    def write_then_kill(actor, sha, offset, data):
+        writes.append(offset)
+        if len(writes) == 10:  # chunks 0-7 are written for sure, the 9th perhaps
+            ray.kill(actor, no_restart=True)
+        return real_write_chunk(actor, sha, offset, data)
+
+    real_write_chunk = ray_media.write_chunk
+    monkeypatch.setattr(ray_media, "write_chunk", write_then_kill)
+    big = write_png(on_transfer.media.root / "incoming" / "big.png", seed=0)  # makes the folder
+    Image.fromarray(np.random.default_rng(7).integers(0, 256, (2048, 2048, 3), dtype=np.uint8)).save(big)
+    picture = on_transfer.call(MediaService(on_transfer.db, on_transfer.media).import_path("incoming/big.png", "", ""))
+    job = on_transfer.submit(image_to_video(picture.id))
+    events = on_transfer.events(job.id, timeout=180)
+    done = on_transfer.call(on_transfer.jobs.get(job.id))
+    assert done.status == JobStatus.SUCCEEDED and done.attempts == 2, done.reason
+    again = next(n for n in range(1, len(writes)) if writes[n] <= writes[n - 1])
+    assert writes[again] == 8 * mib  # two whole 4 MiB blocks were there and right: the rest crossed
+    assert writes[again:] == list(range(8 * mib, big.stat().st_size, mib))
+    assert "8.4 MB of it already on" in " ".join(logs(events))
 
 
 # ---- the worker's files, without Ray ---------------------------------------------------------
+
+
+def receive(files: WorkerFiles, job: str, data: bytes) -> str:
+    """Send `data` to `files` as an input of `job`, as the daemon does; its sha256."""
+    sha = hashlib.sha256(data).hexdigest()
+    files.write_input(sha, 0, data)
+    files.finish_input(sha, len(data), job)
+    return sha
+
+
+def dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
 
 
 def test_an_input_is_checked_before_it_enters_the_cache(tmp_path):
@@ -188,36 +244,80 @@ def test_an_input_is_checked_before_it_enters_the_cache(tmp_path):
     data = bytes(range(256)) * 40
     sha = hashlib.sha256(data).hexdigest()
     place = files.new_job("j-1-1", {sha: len(data)})
-    assert place.missing == (sha,)
+    assert place.missing == {sha: 0}
     for offset in (8192, 0, 4096):  # in any order
         files.write_input(sha, offset, data[offset : offset + 4096])
-    assert not (place.inputs / sha).exists()  # nothing half-received is visible
-    files.finish_input(sha, len(data))
+    assert not (place.inputs / sha).exists() and not (files.cache / sha).exists()  # nothing half-received shows
+    files.finish_input(sha, len(data), "j-1-1")
     assert sha256_of(place.inputs / sha) == sha
-    assert files.new_job("j-2-1", {sha: len(data)}).missing == ()
+    assert files.new_job("j-2-1", {sha: len(data)}).missing == {}
 
     other = "0" * 64
     files.new_job("j-3-1", {other: 3})
     files.write_input(other, 0, b"abc")
     with pytest.raises(ValueError, match="not 3"):
-        files.finish_input(other, 3)
-    assert sorted(path.name for path in place.inputs.iterdir()) == [sha]
+        files.finish_input(other, 3, "j-3-1")
+    assert sorted(path.name for path in files.cache.iterdir()) == [sha]
 
 
-def test_the_input_cache_drops_least_recently_used_inputs_but_never_the_next_jobs(tmp_path):
+def test_the_input_cache_drops_least_recently_used_inputs_but_never_a_jobs(tmp_path):
     files = WorkerFiles(tmp_path, cache_bytes=3000)
     shas = []
     for n in range(3):
-        data = bytes([n]) * 1000
-        sha = hashlib.sha256(data).hexdigest()
+        sha = hashlib.sha256(bytes([n]) * 1000).hexdigest()
         files.new_job(f"j-{n}-1", {sha: 1000})
-        files.write_input(sha, 0, data)
-        files.finish_input(sha, 1000)
-        shas.append(sha)
+        shas.append(receive(files, f"j-{n}-1", bytes([n]) * 1000))
     incoming = "f" * 64
     place = files.new_job("j-9-1", {shas[0]: 1000, incoming: 1000})  # needs the oldest; room for one more
-    assert place.missing == (incoming,)
-    assert sorted(path.name for path in place.inputs.iterdir()) == sorted([shas[0], shas[2]])
+    assert place.missing == {incoming: 0}
+    assert sorted(path.name for path in files.cache.iterdir()) == sorted([shas[0], shas[2]])
+
+    neighbour = WorkerFiles(tmp_path, cache_bytes=0)  # another worker on the host, evicting all it can
+    neighbour._make_room(1, keep=set())
+    assert not (files.cache / shas[0]).exists()
+    assert (place.inputs / shas[0]).read_bytes() == bytes([0]) * 1000  # the job's own link still holds it
+
+
+def test_workers_on_one_host_share_the_cache(tmp_path):
+    first = WorkerFiles(tmp_path)
+    sha = hashlib.sha256(b"picture").hexdigest()
+    first.new_job("j-1-1", {sha: 7})
+    receive(first, "j-1-1", b"picture")
+    second = WorkerFiles(tmp_path)  # a replacement worker, or the host's other GPU
+    place = second.new_job("j-2-1", {sha: 7})
+    assert place.missing == {} and (place.inputs / sha).read_bytes() == b"picture"
+
+
+def test_a_cut_off_send_is_adopted_and_checked_block_by_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_worker_files, "RESUME_BLOCK_BYTES", 4)
+    data = b"0123456789abcdef!"
+    sha = hashlib.sha256(data).hexdigest()
+    files = WorkerFiles(tmp_path)
+    files.new_job("j-1-1", {})
+    left = files.cache / f".{sha}.{dead_pid()}.part"  # a worker died 10 bytes into the send
+    left.write_bytes(data[:6] + b"\0\0" + data[8:10])  # a chunk it was sent last never arrived: a hole
+    place = files.new_job("j-1-2", {sha: len(data)})
+    assert place.missing == {sha: 10} and not left.exists()
+    theirs = files.part_blocks(sha)
+    assert len(theirs) == 2 and theirs[0] == hashlib.sha256(data[:4]).digest() != theirs[1]
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    assert ray_worker_files.block_digests(source, 2)[0] == theirs[0]  # so the daemon sends from byte 4
+    files.write_input(sha, 4, data[4:])
+    files.finish_input(sha, len(data), "j-1-2")
+    assert (place.inputs / sha).read_bytes() == data
+
+
+def test_a_part_another_worker_is_writing_is_left_to_it_unless_it_stalled(tmp_path):
+    sha = hashlib.sha256(b"x").hexdigest()
+    files = WorkerFiles(tmp_path)
+    files.new_job("j-1-1", {})
+    busy = files.cache / f".{sha}.1.part"  # pid 1 (init) always runs
+    busy.write_bytes(b"partial")
+    assert files.new_job("j-1-2", {sha: 1}).missing == {sha: 0} and busy.exists()
+    stalled = time.time() - ray_worker_files.ABANDONED_PART_S - 1
+    os.utime(busy, (stalled, stalled))
+    assert files.new_job("j-1-3", {sha: 1}).missing == {sha: 7} and not busy.exists()
 
 
 def test_a_new_job_starts_with_an_empty_scratch_and_results_are_read_only_from_scratch(tmp_path):
@@ -225,22 +325,25 @@ def test_a_new_job_starts_with_an_empty_scratch_and_results_are_read_only_from_s
     first = files.new_job("j-1-1", {})
     (first.scratch / "out.png").write_bytes(b"12345")
     assert files.read_output(str(first.scratch / "out.png"), 1, 3) == b"234"
-    with pytest.raises(PermissionError):
-        files.read_output(str(tmp_path / "elsewhere"), 0, 1)
+    for elsewhere in (tmp_path / "elsewhere", first.inputs / "x", files.cache / "x"):
+        with pytest.raises(PermissionError):
+            files.read_output(str(elsewhere), 0, 1)
     second = files.new_job("j-2-1", {})
     assert not first.scratch.exists() and second.scratch.is_dir()
-    files.drop_scratch("j-2-1")
+    files.drop_job("j-2-1")
     assert not second.scratch.exists()
 
 
-def test_files_of_workers_that_are_gone_are_removed(tmp_path):
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    (tmp_path / f"{ROOT_PREFIX}{gone.pid}" / "inputs").mkdir(parents=True)
-    alive = tmp_path / f"{ROOT_PREFIX}1"  # init: always running
-    alive.mkdir()
+def test_job_dirs_of_workers_that_are_gone_are_removed(tmp_path):
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exited, not reaped: as a killed actor can be
+    wait_until(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z")
+    workers = host_root(tmp_path) / "workers"
+    for pid in (dead_pid(), zombie.pid):
+        (workers / str(pid) / "j-1-1" / "scratch").mkdir(parents=True)
+    (workers / "1").mkdir()  # init: always running
     WorkerFiles(tmp_path).new_job("j-1-1", {})
-    assert not (tmp_path / f"{ROOT_PREFIX}{gone.pid}").exists() and alive.exists()
+    assert sorted(path.name for path in workers.iterdir()) == sorted(["1", str(os.getpid())])
+    zombie.wait()
 
 
 # ---- the setting -----------------------------------------------------------------------------

@@ -249,7 +249,7 @@ class RayExecutor:
             return
         finally:
             if transfer is not None:
-                await transfer.drop_scratch()
+                await transfer.drop_job()
         await settle_finished(self._service, job, finished)
 
     async def _follow(self, slot: GpuSlot, run: protocol.RunJob) -> protocol.JobFinished:

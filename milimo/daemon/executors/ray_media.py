@@ -27,7 +27,7 @@ from typing import Any
 from ray import ObjectRef
 from ray.exceptions import RayActorError, RayError
 
-from milimo.daemon.executors.ray_worker_files import JobPlace
+from milimo.daemon.executors.ray_worker_files import RESUME_BLOCK_BYTES, JobPlace, block_digests
 from milimo.daemon.jobs import protocol
 from milimo.daemon.media_store import SHA256_PATTERN, sha256_of
 from milimo.tasks.inputs import InputFile
@@ -102,16 +102,14 @@ class JobTransfer:
         try:
             shas = {asset_id: await asyncio.to_thread(_sha256_of_blob, file.path) for asset_id, file in files.items()}
             sizes = {shas[asset_id]: file.path.stat().st_size for asset_id, file in files.items()}
-            place: JobPlace = await self.actor.new_job.remote(self.scratch_name, sizes)
-            total = sum(sizes[sha] for sha in place.missing)
-            if place.missing:
-                await self._log(f"sending {_inputs(len(place.missing))}, {_size(total)}, to {self.worker}")
-            if len(place.missing) < len(sizes):
-                await self._log(f"{_inputs(len(sizes) - len(place.missing))} already on {self.worker}")
-            progress = _Progress(self.job_id, f"sending inputs to {self.worker}", total, self.report)
             by_sha = {shas[asset_id]: file.path for asset_id, file in files.items()}
+            place: JobPlace = await self.actor.new_job.remote(self.scratch_name, sizes)
+            there_already = {sha: await self._resumable(by_sha[sha], sha, held) for sha, held in place.missing.items()}
+            await self._say_what_crosses(sizes, there_already)
+            total = sum(sizes[sha] - there_already[sha] for sha in place.missing)
+            progress = _Progress(self.job_id, f"sending inputs to {self.worker}", total, self.report)
             for sha in place.missing:
-                await self._send(by_sha[sha], sha, sizes[sha], progress, cancelled)
+                await self._send(by_sha[sha], sha, sizes[sha], there_already[sha], progress, cancelled)
         except (RayActorError, TransferCancelled):
             raise
         except (RayError, OSError) as error:
@@ -121,22 +119,46 @@ class JobTransfer:
         }
         return there, place.scratch
 
+    async def _resumable(self, source: Path, sha: str, held: int) -> int:
+        """How many bytes of a cut-off send of `source` the worker holds (`held`) are right: whole blocks that
+        hash the same on both sides, from the start."""
+        if held < RESUME_BLOCK_BYTES:
+            return 0
+        theirs = await self.actor.part_blocks.remote(sha)
+        ours = await asyncio.to_thread(block_digests, source, len(theirs))
+        same = 0
+        while same < min(len(ours), len(theirs)) and ours[same] == theirs[same]:
+            same += 1
+        return same * RESUME_BLOCK_BYTES
+
+    async def _say_what_crosses(self, sizes: dict[str, int], there_already: dict[str, int]) -> None:
+        missing = len(there_already)
+        if missing:
+            await self._log(
+                f"sending {_inputs(missing)}, {_size(sum(sizes[sha] for sha in there_already))}, to {self.worker}"
+            )
+        if resumed := sum(there_already.values()):
+            await self._log(f"{_size(resumed)} of it already on {self.worker} from a cut-off send; sending the rest")
+        if missing < len(sizes):
+            await self._log(f"{_inputs(len(sizes) - missing)} already on {self.worker}")
+
     async def _send(
-        self, source: Path, sha: str, size: int, progress: _Progress, cancelled: Callable[[], bool]
+        self, source: Path, sha: str, size: int, start: int, progress: _Progress, cancelled: Callable[[], bool]
     ) -> None:
         pending: deque[tuple[ObjectRef, int]] = deque()
         with source.open("rb") as f:
-            offset = 0
+            f.seek(start)
+            offset = start
             while chunk := await asyncio.to_thread(f.read, CHUNK_BYTES):
                 if cancelled():
                     raise TransferCancelled(self.job_id)
-                pending.append((self.actor.write_input.remote(sha, offset, chunk), len(chunk)))
+                pending.append((write_chunk(self.actor, sha, offset, chunk), len(chunk)))
                 offset += len(chunk)
                 if len(pending) >= IN_FLIGHT:
                     await self._await_oldest(pending, progress)
             while pending:
                 await self._await_oldest(pending, progress)
-        await self.actor.finish_input.remote(sha, size)
+        await self.actor.finish_input.remote(sha, size, self.scratch_name)
 
     @staticmethod
     async def _await_oldest(pending: deque[tuple[ObjectRef, int]], progress: _Progress) -> None:
@@ -189,13 +211,18 @@ class JobTransfer:
         finally:
             part.unlink(missing_ok=True)
 
-    async def drop_scratch(self) -> None:
-        """Remove the job's scratch dir on the worker (nothing to do if the worker is gone)."""
+    async def drop_job(self) -> None:
+        """Remove the job's dir on the worker (nothing to do if the worker is gone); the input cache stays."""
         with contextlib.suppress(RayError, TimeoutError):
-            await asyncio.wait_for(asyncio.wrap_future(self.actor.drop_scratch.remote(self.scratch_name).future()), 30)
+            await asyncio.wait_for(asyncio.wrap_future(self.actor.drop_job.remote(self.scratch_name).future()), 30)
 
     async def _log(self, message: str) -> None:
         await self.report(protocol.Log(self.job_id, "info", message))
+
+
+def write_chunk(actor: Any, sha256: str, offset: int, data: bytes) -> ObjectRef:
+    """Have the worker write `data` at `offset` of its part of input `sha256`."""
+    return actor.write_input.remote(sha256, offset, data)
 
 
 def read_chunk(actor: Any, path: Path, offset: int, length: int) -> ObjectRef:

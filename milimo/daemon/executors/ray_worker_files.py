@@ -1,19 +1,31 @@
-"""A GPU worker's own files when it cannot see the daemon's data directory: an input cache and job scratch dirs.
+"""A GPU worker's own files when it cannot see the daemon's data directory: a host-wide input cache and job dirs.
 
 The daemon sends each input in chunks (`write_input`, then `finish_input`, which checks the sha256 and renames the
-part into the cache) and reads each result back in chunks (`read_output`). Inputs are kept by content hash, so a
-conditioning image used by many jobs crosses once. The cache holds at most `INPUT_CACHE_BYTES` (8 GiB), least
-recently used first out, never evicting what the next job needs. Everything lives under one directory per worker
-process in the host's temp dir; a worker removes the directories of workers on its host that are gone (killed, or
-their node died), so nothing outlives its worker for long.
+part into the cache) and reads each result back in chunks (`read_output`). Everything lives in one directory per
+host and user (under `MILIMO_RAY_FILES`, else the temp dir), shared by every worker on the host:
+
+    milimo-ray-USER/inputs/SHA256                  the input cache: content-addressed, so any worker may use it
+    milimo-ray-USER/inputs/.SHA256.PID.part        an input being received by worker PID, or a cut-off one
+    milimo-ray-USER/workers/PID/JOB/inputs/SHA256  hard links to the cache: what the job reads
+    milimo-ray-USER/workers/PID/JOB/scratch/       the job's results
+
+So a conditioning image used by many jobs crosses once per host, and a replacement worker starts with its dead
+predecessor's cache. A send cut off (the daemon or the worker died, the job was cancelled) leaves its part, which
+the next worker to need that input adopts: `part_blocks` lets the daemon check which blocks of it are right, and it
+sends only the rest. The cache holds at most `INPUT_CACHE_BYTES` (8 GiB), least recently used first out; a job's
+inputs are hard links, so evicting one (by any worker on the host) never pulls it from under a job. A worker removes
+the job dirs of workers on its host that are gone, so nothing but the bounded cache outlives its worker.
 """
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import os
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +33,8 @@ from milimo.daemon.media_store import SHA256_PATTERN, sha256_of
 
 INPUT_CACHE_BYTES = 8 * 1024**3
 ROOT_PREFIX = "milimo-ray-"
+RESUME_BLOCK_BYTES = 4 * 1024 * 1024  # the unit in which a cut-off part is checked and kept
+ABANDONED_PART_S = 600.0  # a part nobody wrote to for this long is free to adopt or evict, whatever its owner
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,19 @@ class JobPlace:
 
     inputs: Path
     scratch: Path
-    missing: tuple[str, ...]  # the inputs the daemon must send
+    missing: dict[str, int]  # the inputs the daemon must send -> bytes of a cut-off send of it already here
+
+
+def block_digests(path: Path, blocks: int | None = None) -> list[bytes]:
+    """The sha256 of each whole `RESUME_BLOCK_BYTES` block of `path` (the first `blocks` of them, when given)."""
+    digests = []
+    with path.open("rb") as f:
+        while blocks is None or len(digests) < blocks:
+            block = f.read(RESUME_BLOCK_BYTES)
+            if len(block) < RESUME_BLOCK_BYTES:
+                break
+            digests.append(hashlib.sha256(block).digest())
+    return digests
 
 
 def _alive(pid: int) -> bool:
@@ -39,77 +65,138 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # another user's process
-    return True
+    try:  # Linux: a killed worker stays a zombie until its raylet reaps it
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
-def remove_orphans(parent: Path) -> None:
-    """Remove the file roots of worker processes on this host that no longer run."""
-    for entry in parent.glob(f"{ROOT_PREFIX}*"):
-        pid = entry.name.removeprefix(ROOT_PREFIX)
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(entry, ignore_errors=True)
+def host_root(parent: Path | None = None) -> Path:
+    """This host's (and user's) directory for GPU workers' files: under `MILIMO_RAY_FILES` where the host's
+    `ray start` set it (a temp dir in RAM is no place for an 8 GiB cache), else under the temp dir."""
+    parent = parent or Path(os.environ.get("MILIMO_RAY_FILES") or tempfile.gettempdir())
+    return parent / f"{ROOT_PREFIX}{getpass.getuser()}"
+
+
+def remove_orphans(root: Path) -> None:
+    """Remove the job dirs of worker processes on this host that no longer run."""
+    workers = root / "workers"
+    if workers.is_dir():
+        for entry in workers.iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid() and not _alive(int(entry.name)):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 class WorkerFiles:
-    """Actor methods for the chunked media transfer (mixed into the GPU worker actor); the root is made on first use."""
+    """Actor methods for the chunked media transfer (mixed into the GPU worker actor); dirs are made on first use."""
 
     def __init__(self, parent: Path | None = None, cache_bytes: int = INPUT_CACHE_BYTES) -> None:
-        self._files_parent = parent or Path(tempfile.gettempdir())
+        self._root = host_root(parent)
         self._cache_bytes = cache_bytes
-        self._files_root: Path | None = None
+        self._made = False
         self._files_lock = threading.Lock()
 
     @property
-    def files_root(self) -> Path:
+    def cache(self) -> Path:
+        return self._root / "inputs"
+
+    @property
+    def own_dir(self) -> Path:
+        """This worker's job dirs."""
         with self._files_lock:
-            if self._files_root is None:
-                remove_orphans(self._files_parent)
-                root = self._files_parent / f"{ROOT_PREFIX}{os.getpid()}"
-                for sub in ("inputs", "scratch"):
-                    (root / sub).mkdir(parents=True, exist_ok=True)
-                self._files_root = root.resolve()  # as `read_output` compares it with resolved paths
-            return self._files_root
+            if not self._made:
+                self.cache.mkdir(parents=True, exist_ok=True)
+                self._root.chmod(0o700)
+                (self._root / "workers" / str(os.getpid())).mkdir(parents=True, exist_ok=True)
+                self._root = self._root.resolve()  # as `read_output` compares it with resolved paths
+                self._made = True
+            return self._root / "workers" / str(os.getpid())
 
     def _input(self, sha256: str) -> Path:
         if not SHA256_PATTERN.match(sha256):
             raise ValueError(f"sha256: {sha256!r} is not a lowercase hex sha256")
-        return self.files_root / "inputs" / sha256
+        return self.cache / sha256
 
-    def _part(self, sha256: str) -> Path:
-        return self._input(sha256).with_name(f".{sha256}.part")
+    def _part(self, sha256: str, pid: int | None = None) -> Path:
+        return self._input(sha256).with_name(f".{sha256}.{pid or os.getpid()}.part")
 
     def new_job(self, name: str, sizes: dict[str, int]) -> JobPlace:
-        """A fresh scratch dir for the job (one job at a time: older ones are leftovers), and which of its inputs
-        (sha256 -> size) the daemon must send; cached ones count as just used, and room is made for the rest."""
+        """A fresh dir for the job (one job at a time: older ones are leftovers) holding the cached ones of its
+        inputs (sha256 -> size), which count as just used; which the daemon must send, and room made for them."""
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"name: {name!r} must be a plain directory name")
-        scratch_root, inputs = self.files_root / "scratch", self.files_root / "inputs"
-        for leftover in scratch_root.iterdir():
+        own = self.own_dir
+        for leftover in own.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
-        for part in inputs.glob(".*.part"):  # sends that were cut off
-            part.unlink(missing_ok=True)
-        scratch = scratch_root / name
-        scratch.mkdir()
-        missing = []
+        remove_orphans(self._root)
+        job = own / name
+        (job / "inputs").mkdir(parents=True)
+        (job / "scratch").mkdir()
+        missing = {}
         for sha256 in sizes:
-            path = self._input(sha256)
-            if path.is_file():
-                os.utime(path)
-            else:
-                missing.append(sha256)
-        self._make_room(sum(sizes[sha256] for sha256 in missing), keep=set(sizes))
-        return JobPlace(inputs, scratch, tuple(missing))
+            if not self._take_cached(sha256, job / "inputs"):
+                missing[sha256] = self._adopt_part(sha256)
+        self._make_room(sum(sizes[sha256] - missing[sha256] for sha256 in missing), keep=set(sizes))
+        return JobPlace(job / "inputs", job / "scratch", missing)
+
+    def _take_cached(self, sha256: str, into: Path) -> bool:
+        cached = self._input(sha256)
+        try:
+            os.utime(cached)
+            os.link(cached, into / sha256)
+        except FileNotFoundError:  # not cached, or evicted by another worker just now
+            return False
+        return True
+
+    def _adopt_part(self, sha256: str) -> int:
+        """The bytes of a cut-off send of `sha256` that this worker now owns: its own, or one a dead or stalled
+        worker left (renamed, so two workers never adopt the same part)."""
+        mine = self._part(sha256)
+        if not mine.exists():
+            for part in self.cache.glob(f".{sha256}.*.part"):
+                if self._abandoned(part):
+                    try:
+                        os.rename(part, mine)
+                        break
+                    except FileNotFoundError:  # another worker adopted it first
+                        continue
+        try:
+            return mine.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    @staticmethod
+    def _abandoned(part: Path) -> bool:
+        pid = part.name.split(".")[2]
+        try:
+            stalled = time.time() - part.stat().st_mtime > ABANDONED_PART_S
+        except FileNotFoundError:
+            return False
+        return stalled or not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid))
+
+    def part_blocks(self, sha256: str) -> list[bytes]:
+        """The sha256 of each whole block of this worker's part of `sha256` (see `block_digests`)."""
+        try:
+            return block_digests(self._part(sha256))
+        except FileNotFoundError:
+            return []
 
     def _make_room(self, incoming: int, keep: set[str]) -> None:
-        """Evict least recently used inputs (not in `keep`) until `incoming` more bytes fit in the cache."""
-        cached = [
-            (path.stat(), path) for path in (self.files_root / "inputs").iterdir() if SHA256_PATTERN.match(path.name)
-        ]
-        total = sum(stat.st_size for stat, _ in cached) + incoming
-        for stat, path in sorted(cached, key=lambda each: each[0].st_mtime):
+        """Evict least recently used inputs and abandoned parts (not of `keep`) until `incoming` more bytes fit."""
+        entries = []
+        for path in self.cache.iterdir():
+            try:
+                entries.append((path.stat(), path))
+            except FileNotFoundError:
+                continue
+        total = sum(stat.st_size for stat, _ in entries) + incoming
+        for stat, path in sorted(entries, key=lambda each: each[0].st_mtime):
             if total <= self._cache_bytes:
                 return
-            if path.name not in keep:
+            sha256 = path.name.lstrip(".").split(".")[0]
+            evictable = SHA256_PATTERN.match(path.name) or (path.name.endswith(".part") and self._abandoned(path))
+            if evictable and sha256 not in keep:
                 path.unlink(missing_ok=True)
                 total -= stat.st_size
 
@@ -121,8 +208,8 @@ class WorkerFiles:
         finally:
             os.close(fd)
 
-    def finish_input(self, sha256: str, size: int) -> None:
-        """Check the received bytes and move them into the cache; a mismatch discards them."""
+    def finish_input(self, sha256: str, size: int, job: str) -> None:
+        """Check the received bytes, move them into the cache and give them to `job`; a mismatch discards them."""
         part = self._part(sha256)
         part.touch()  # an empty file sends no chunk
         received, actual = part.stat().st_size, sha256_of(part)
@@ -130,15 +217,24 @@ class WorkerFiles:
             part.unlink(missing_ok=True)
             raise ValueError(f"input {sha256[:12]}… arrived as {received} bytes hashing to {actual[:12]}…, not {size}")
         os.replace(part, self._input(sha256))
+        if not self._take_cached(sha256, self._job_dir(job) / "inputs"):
+            raise FileNotFoundError(f"input {sha256[:12]}… was evicted from the cache as it arrived")
+
+    def _job_dir(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"job: {name!r} must be a plain directory name")
+        return self.own_dir / name
 
     def read_output(self, path: str, offset: int, length: int) -> bytes:
-        """Up to `length` bytes of a result file in a job's scratch dir, from `offset`."""
+        """Up to `length` bytes of a result file in one of this worker's job scratch dirs, from `offset`."""
         resolved = Path(path).resolve()
-        if not resolved.is_relative_to(self.files_root / "scratch"):
+        inside = resolved.is_relative_to(self.own_dir) and resolved.relative_to(self.own_dir).parts[1:2] == ("scratch",)
+        if not inside:
             raise PermissionError(f"{path} is not in a job's scratch dir on this worker")
         with resolved.open("rb") as f:
             f.seek(offset)
             return f.read(length)
 
-    def drop_scratch(self, name: str) -> None:
-        shutil.rmtree(self.files_root / "scratch" / name, ignore_errors=True)
+    def drop_job(self, name: str) -> None:
+        """Remove the job's dir: its results and its links to the inputs (the cache keeps them)."""
+        shutil.rmtree(self._job_dir(name), ignore_errors=True)
