@@ -7,6 +7,7 @@ queue (real SQLite) and the tiny checkpoints are real, as in tests/test_ray_exec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,21 +19,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray
 from PIL import Image
 
 from milimo.config import DaemonConfig
+from milimo.daemon.executors import ray_executor as ray_executor_module
 from milimo.daemon.executors import ray_media, ray_worker_files
-from milimo.daemon.executors.ray_slots import media_mode
+from milimo.daemon.executors.ray_slots import REFUSED, media_mode, probe_file
 from milimo.daemon.executors.ray_worker_files import WorkerFiles, host_root, remove_orphans
 from milimo.daemon.jobs.model import EventRecord, EventType, JobStatus
 from milimo.daemon.media_service import MediaService
 from milimo.daemon.media_store import sha256_of
 from milimo.daemon.store import catalog
-from milimo.errors import InvalidArgument
+from milimo.errors import FailedPrecondition, InvalidArgument
 from milimo.v1 import jobs_pb2
 from tests.test_ray_executor import (
     Queue,
     config_for,
+    executor,
     image,
     ray_executor,
     ray_head,
@@ -120,6 +124,44 @@ def on_transfer(
     remove_worker_files()
 
 
+@contextlib.contextmanager
+def probe_seen_from_another_host(data_dir: Path) -> Iterator[tuple[Path, str]]:
+    """The probe as a GPU host sees it that has a directory of its own at the data directory's path (an unmounted
+    mount point, say): the file is there on this host, but not what the daemon wrote."""
+    with probe_file(data_dir) as (path, token):
+        yield path, token[::-1]
+
+
+def test_shared_media_refuses_to_start_with_workers_that_cannot_read_the_data_dir(
+    ray_head, tiny_models, tmp_path, monkeypatch
+):
+    # Before the module's queues: this one needs the cluster's two GPUs free.
+    monkeypatch.setattr(ray_executor_module, "probe_file", probe_seen_from_another_host)
+    config = config_for(tiny_models, tmp_path / "data", executor="ray", ray_address=ray_head, ray_media="shared")
+    with pytest.raises(FailedPrecondition, match=r"GPU workers \[0, 1\] cannot read the data directory .*ray_media"):
+        Queue(config, ray_executor(config))
+    assert not ray.is_initialized()  # its actors were killed and the cluster let go, so the GPUs are free again
+
+
+def test_under_shared_media_a_replacement_that_cannot_read_the_data_dir_stays_idle(
+    ray_head, tiny_models, tmp_path, monkeypatch
+):
+    config = config_for(tiny_models, tmp_path / "data", executor="ray", ray_address=ray_head, ray_media="shared")
+    queue = Queue(config, ray_executor(config))
+    try:
+        nodes = executor(queue).worker_nodes()
+        assert len(nodes) == 2
+        monkeypatch.setattr(ray_executor_module, "probe_file", probe_seen_from_another_host)
+        ray.kill(executor(queue)._slots[0].actor, no_restart=True)  # its replacement "lands on another host"
+        wait_until(lambda: executor(queue)._slots[0].state == REFUSED)
+        assert executor(queue).worker_nodes() == nodes[1:]
+        job = queue.submit(image())
+        assert queue.wait(job.id).status == JobStatus.SUCCEEDED  # on the worker that reads it
+        assert worker_of(queue.events(job.id)) == "GPU worker 1"
+    finally:
+        queue.stop()
+
+
 def test_an_image_to_video_shot_sends_its_image_and_gives_what_shared_media_gives(on_transfer, shared_result):
     job = on_transfer.submit(image_to_video(add_picture(on_transfer, seed=1)))
     events = on_transfer.events(job.id)
@@ -164,8 +206,6 @@ def test_transfers_show_as_progress(on_transfer, monkeypatch):
 
 
 def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_runs_again(on_transfer, monkeypatch):
-    import ray
-
     monkeypatch.setattr(ray_media, "CHUNK_BYTES", 64)  # many chunks, so the worker dies in the middle
     reads = []
 
@@ -195,8 +235,6 @@ def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_
 
 
 def test_a_send_cut_off_by_a_dying_worker_goes_on_where_it_stopped(on_transfer, monkeypatch):
-    import ray
-
     mib = 1024 * 1024
     monkeypatch.setattr(ray_media, "CHUNK_BYTES", mib)
     writes = []
