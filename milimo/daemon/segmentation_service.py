@@ -1,9 +1,10 @@
 """Interactive segmentation and tracking sessions: the domain side of the Segmentation service. No gRPC here.
 
 Requests are checked here against the catalogue (which model, which asset, inside the picture, which frame), so
-errors name the request's field without a trip to the worker. The work itself runs in the accelerator lane's
-worker (`milimo.tasks.interactive`) as calls; files it writes (saved tracks, mattes) become assets here, adopted
-into the media store and recorded in one transaction, as job outputs are.
+errors name the request's field without a trip to the worker. The work itself runs as calls
+(`milimo.tasks.interactive`) in the accelerator lane's worker, or a Ray GPU worker (`Dispatcher.calls`); files it
+writes (saved tracks, mattes) become assets here, adopted into the media store and recorded in one transaction, as
+job outputs are.
 
 The daemon remembers which worker holds each tracking session: after a worker restart the session is gone, and a
 call on it says so.
@@ -15,7 +16,7 @@ import asyncio
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from sqlalchemy import Connection
 
 from milimo import validation
 from milimo.config import ModelConfig
-from milimo.daemon.jobs.dispatcher import Dispatcher, Lane
+from milimo.daemon.jobs.calls import CallTarget
+from milimo.daemon.jobs.dispatcher import Dispatcher
 from milimo.daemon.jobs.model import new_id
 from milimo.daemon.media_store import MediaStore, sha256_of
 from milimo.daemon.records import AssetRecord, NewAsset
@@ -36,7 +38,7 @@ from milimo.errors import InvalidArgument, NotFound, SessionEnded
 from milimo.media.tracks import Track, TrackReader, encode_mask_png
 from milimo.models.segmentation import Box, Point, check_box, check_points, check_text, text_unsupported
 from milimo.tasks.inputs import TRACK_MIME
-from milimo.tasks.registry import ACCELERATOR_LANE, SEGMENTATION_FAMILIES, configured_model
+from milimo.tasks.registry import SEGMENTATION_FAMILIES, configured_model
 
 IDLE_TIMEOUT_DEFAULT_S, IDLE_TIMEOUT_MIN_S, IDLE_TIMEOUT_MAX_S = 600, 10, 3600
 OBJECT_ID_MAX = 1_000_000
@@ -82,7 +84,7 @@ class _SessionRecord:
     width: int
     height: int
     idle_timeout_s: float
-    generation: int | None  # which start of the worker holds it
+    generation: Hashable | None  # which worker holds it (`CallTarget.worker_generation`)
     last_used: float
 
     def view(self, summary: dict[str, Any]) -> SessionView:
@@ -107,8 +109,8 @@ class SegmentationService:
         self._sessions: dict[str, _SessionRecord] = {}
 
     @property
-    def _lane(self) -> Lane:
-        return self.dispatcher.lanes[ACCELERATOR_LANE]
+    def _lane(self) -> CallTarget:
+        return self.dispatcher.calls
 
     # ---- still images -------------------------------------------------------------------------
 

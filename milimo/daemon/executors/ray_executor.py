@@ -2,8 +2,9 @@
 
 The daemon stays the only owner of the queue, the database and the media store: it claims a job only when an
 actor is free, streams the actor's events into the job's events, and records the outcome. CPU-lane jobs stay
-on this host's local lane. An actor that dies (its process, its node) interrupts its job, which goes back to the
-queue under the usual attempt and quarantine rules, and a replacement actor takes its GPU.
+on this host's local lane; interactive calls go to one GPU worker (`RayCalls`). An actor that dies (its process,
+its node) interrupts its job, which goes back to the queue under the usual attempt and quarantine rules, and a
+replacement actor takes its GPU.
 
 Media: an actor whose node sees the daemon's data directory at the same path reads inputs and writes results
 there; any other gets them in chunks from the daemon and sends its results back (`ray_media`, `JobTransfer`).
@@ -28,6 +29,7 @@ import ray
 from ray.exceptions import RayActorError
 
 from milimo.daemon.executors.placement import choose
+from milimo.daemon.executors.ray_calls import RayCalls
 from milimo.daemon.executors.ray_media import JobTransfer, TransferCancelled, TransferError
 from milimo.daemon.executors.ray_slots import READY, REFUSED, STARTING, TRANSFER, GpuSlot, media_mode, probe_file
 from milimo.daemon.executors.ray_worker import GpuWorkerActor
@@ -58,6 +60,7 @@ class RayExecutor:
         self._media = dispatcher.media
         self._media_setting = media  # DaemonConfig.ray_media
         self._local = LocalExecutor({CPU_LANE: dispatcher.lanes[CPU_LANE]})
+        self.calls = RayCalls(lambda: self._slots, dispatcher.lanes[ACCELERATOR_LANE])
         try:
             ray.init(address=address, namespace=NAMESPACE)
         except (ConnectionError, RuntimeError) as error:
@@ -77,7 +80,7 @@ class RayExecutor:
 
     def _new_slot(self) -> GpuSlot:
         slot = GpuSlot(next(self._indices))
-        slot.actor = self._new_actor()
+        slot.take(self._new_actor())
         return slot
 
     def _new_actor(self) -> Any:
@@ -278,7 +281,7 @@ class RayExecutor:
     async def _replace(self, slot: GpuSlot, error: Exception) -> None:
         log.warning("Ray %s died (%s); starting a replacement", slot.name, error)
         slot.model_states, slot.state, slot.node, slot.media = {}, STARTING, "", ""
-        slot.actor = await asyncio.to_thread(self._new_actor)
+        slot.take(await asyncio.to_thread(self._new_actor))
         slot.bring_up = self._spawn(self._bring_up(slot), f"ray-start-{slot.index}")
 
     async def _bring_up(self, slot: GpuSlot) -> None:
@@ -292,7 +295,7 @@ class RayExecutor:
             except RayActorError as error:
                 log.warning("Ray %s died while starting (%s); trying again in %.0f s", slot.name, error, NODE_POLL_S)
                 await asyncio.sleep(NODE_POLL_S)
-                slot.actor = await asyncio.to_thread(self._new_actor)
+                slot.take(await asyncio.to_thread(self._new_actor))
                 continue
             self._take_probe(slot, node, reaches)
             slot.bring_up = None

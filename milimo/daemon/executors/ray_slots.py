@@ -30,6 +30,12 @@ class GpuSlot(Slot):
     job_id: str | None = None
     killed_for_cancel: bool = False
     bring_up: asyncio.Task | None = None  # placing and probing a new actor, while STARTING
+    incarnation: int = 0  # how many actors the slot has had: a new one holds none of the old one's sessions
+
+    def take(self, actor: Any) -> None:
+        """Make `actor` the slot's actor (a first one, or a replacement)."""
+        self.actor = actor
+        self.incarnation += 1
 
     @property
     def free(self) -> bool:

@@ -1,7 +1,9 @@
 """The Ray actor that runs accelerator jobs on one GPU: its own WorkerResources and arbiter, models kept across jobs.
 
-The actor runs the same task code as a local worker process (`worker_main.run_job`). It is threaded
-(`max_concurrency`), so `cancel` reaches it while `run` streams the job's events back as a Ray generator.
+The actor runs the same task code as a local worker process (`worker_main.run_job`), and answers the same
+interactive calls (segmentation and tracking sessions, `worker_main.answer_call`), one at a time, beside its job.
+It is threaded (`max_concurrency`), so `cancel` reaches it while `run` streams the job's events back as a Ray
+generator, and `call` streams a call's progress the same way.
 Inputs and outputs are paths in the daemon's data directory when the actor reaches it (`reaches`); otherwise in the
 actor's own files, which the daemon fills and empties in chunks (`WorkerFiles`).
 """
@@ -11,15 +13,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ray
 
 from milimo.daemon.executors.ray_worker_files import WorkerFiles
 from milimo.daemon.jobs import protocol
-from milimo.daemon.jobs.worker_main import run_job
+from milimo.daemon.jobs.worker_main import answer_call, run_job
 from milimo.tasks.resources import WorkerResources, WorkerSettings
+
+if TYPE_CHECKING:
+    from milimo.tasks.interactive import Interactive
 
 log = logging.getLogger("milimo.ray_worker")
 
@@ -31,6 +38,10 @@ class GpuWorker(WorkerFiles):
         self._model_states: dict[str, str] = {}
         self._resources = WorkerResources(settings, on_model_change=self._models_moved)
         self._cancels: dict[str, threading.Event] = {}
+        self._running: str | None = None  # the job id
+        self._abandoned: dict[str, threading.Event] = {}  # calls whose caller went away, by call id
+        self._calls_lock = threading.Lock()  # interactive calls run one at a time, as in a local worker
+        self._interactive: Interactive | None = None  # made on the first call
         self._lock = threading.Lock()
 
     def _models_moved(self, states: dict[str, str]) -> None:
@@ -62,9 +73,11 @@ class GpuWorker(WorkerFiles):
             self._cancels[job.job_id] = cancel
 
         def work() -> None:
+            self._running = job.job_id
             try:
                 self._outbox.put(run_job(job, self._outbox.put, cancel, self._resources))
             finally:
+                self._running = None
                 with self._lock:
                     self._cancels.pop(job.job_id, None)
 
@@ -75,6 +88,42 @@ class GpuWorker(WorkerFiles):
             if isinstance(message, protocol.JobFinished):
                 return
 
+    def call(self, call: protocol.Call) -> Iterator[object]:
+        """Yield the call's progress (`CallProgress`), then its `CallResult`; nothing more once `abandon_call` said
+        its caller went away. Its wait for the accelerator counts from its arrival here."""
+        arrived = time.monotonic()
+        abandoned = threading.Event()
+        with self._lock:
+            self._abandoned[call.call_id] = abandoned
+        replies: queue.Queue[object] = queue.Queue()
 
-# Threads: one streams `run`, the others answer `cancel`, `model_states` and `reaches` meanwhile, or take chunks.
-GpuWorkerActor = ray.remote(max_concurrency=4)(GpuWorker)
+        def answer() -> None:
+            try:
+                with self._calls_lock:
+                    waited = time.monotonic() - arrived
+                    replies.put(answer_call(call, waited, self._calls(), replies.put, abandoned))
+            finally:
+                with self._lock:
+                    self._abandoned.pop(call.call_id, None)
+
+        threading.Thread(target=answer, name=f"call-{call.call_id[:8]}", daemon=True).start()
+        while (reply := replies.get()) is not None:  # None: the caller went away
+            yield reply
+            if isinstance(reply, protocol.CallResult):
+                return
+
+    def abandon_call(self, call_id: str) -> None:
+        with self._lock:
+            if call_id in self._abandoned:
+                self._abandoned[call_id].set()
+
+    def _calls(self) -> Interactive:
+        if self._interactive is None:
+            from milimo.tasks.interactive import Interactive  # the media code: a worker without calls never loads it
+
+            self._interactive = Interactive(self._resources, busy_with=lambda: self._running)
+        return self._interactive
+
+
+# Threads: one streams `run`, others stream calls, answer `cancel`, `model_states` and `reaches`, or take chunks.
+GpuWorkerActor = ray.remote(max_concurrency=8)(GpuWorker)

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from milimo.daemon.jobs import protocol
+from milimo.daemon.jobs.calls import CallTarget
 from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
 from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess
 from milimo.daemon.media_store import MediaStore
 from milimo.errors import FailedPrecondition, Unavailable
-from milimo.tasks.registry import LANES
+from milimo.tasks.registry import ACCELERATOR_LANE, LANES
 from milimo.tasks.resources import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class Executor(Protocol):
 
     def model_states(self) -> dict[str, str]:
         """Where each model is, as the workers last said."""
+
+    @property
+    def calls(self) -> CallTarget:
+        """Where interactive calls (segmentation, tracking sessions) go."""
 
     async def stop(self) -> None:
         """Stop claiming and stop the workers; running jobs are left for `release_running`."""
@@ -98,7 +103,7 @@ class _PendingCall:
     replies: asyncio.Queue[protocol.CallProgress | protocol.CallResult]
 
 
-class Lane:
+class Lane(CallTarget):
     def __init__(self, name: str, service: JobService, media: MediaStore, dispatcher: Dispatcher) -> None:
         self.name = name
         self._service = service
@@ -165,22 +170,7 @@ class Lane:
             if pending.generation == generation:
                 pending.replies.put_nowait(protocol.CallResult(call_id, error=error))
 
-    async def call(self, method: str, args: dict[str, Any], *, wait_s: float) -> Any:
-        """Run `method` of the worker's calls (`milimo.tasks.interactive`) and return its value."""
-        async with contextlib.aclosing(self._exchange(method, args, wait_s)) as replies:
-            async for reply in replies:
-                if isinstance(reply, protocol.CallResult):
-                    return reply.value
-        raise AssertionError("a call's exchange always ends with its result")  # pragma: no cover
-
-    async def stream(self, method: str, args: dict[str, Any], *, wait_s: float) -> AsyncIterator[Any]:
-        """Run a streaming call, yielding each progress payload; it ends when the call has answered."""
-        async with contextlib.aclosing(self._exchange(method, args, wait_s)) as replies:
-            async for reply in replies:
-                if isinstance(reply, protocol.CallProgress):
-                    yield reply.payload
-
-    async def _exchange(
+    async def exchange(
         self, method: str, args: dict[str, Any], wait_s: float
     ) -> AsyncIterator[protocol.CallProgress | protocol.CallResult]:
         worker = await asyncio.to_thread(self.ensure_worker)
@@ -310,6 +300,10 @@ class LocalExecutor:
     def model_states(self) -> dict[str, str]:
         return merged_model_states([lane.model_states for lane in self.lanes.values()])
 
+    @property
+    def calls(self) -> CallTarget:
+        return self.lanes[ACCELERATOR_LANE]
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -337,7 +331,8 @@ class Dispatcher:
             self.resumed.set()
         self.cancel_grace_s = cancel_grace_s
         self._cancels: set[str] = set()
-        # Local lanes exist whatever the executor: interactive calls (segmentation) always go to this host's workers.
+        # Local lanes exist whatever the executor: a Ray executor runs the CPU lane here, and interactive calls here
+        # when no GPU worker can take them.
         self.lanes = {name: Lane(name, service, media, self) for name in LANES}
         self.executor: Executor = LocalExecutor(self.lanes) if executor is None else executor(self)
         service.dispatcher = self
@@ -352,6 +347,11 @@ class Dispatcher:
 
     def wake(self, lane: str) -> None:
         self.executor.wake(lane)
+
+    @property
+    def calls(self) -> CallTarget:
+        """Where interactive calls (segmentation, tracking sessions) go: the executor's choice."""
+        return self.executor.calls
 
     def model_states(self) -> dict[str, str]:
         """Where each model is, as the workers last said; it never waits for a busy worker."""

@@ -129,7 +129,7 @@ def run_job(
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def _answer(
+def answer_call(
     call: protocol.Call, waited_s: float, interactive: Interactive, send: _Sender, abandoned: threading.Event
 ) -> protocol.CallResult | None:
     """The call's result; None when its caller went away first (nobody waits for it), checked at every report."""
@@ -180,7 +180,7 @@ class _Calls:
             received, call = self.waiting.get()
             with self._lock:
                 abandoned = self._abandoned[call.call_id]
-            result = _answer(call, time.monotonic() - received, interactive, send, abandoned)
+            result = answer_call(call, time.monotonic() - received, interactive, send, abandoned)
             with self._lock:
                 del self._abandoned[call.call_id]
             if result is not None:
