@@ -1,4 +1,5 @@
-"""Interactive segmentation and tracking sessions with the Ray executor: one GPU worker answers them.
+"""Interactive segmentation and tracking sessions with the Ray executor: one GPU worker answers them, by the data
+directory's paths where its host shares it, else with the files sent over and fetched back.
 
 The Ray cluster (a head started by the module, two declared GPUs), the queue (real SQLite), the media store and the
 tiny SAM 2 checkpoint are real; the calls go through the same SegmentationService the gRPC servicer uses.
@@ -8,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import ray
 from PIL import Image
 
+from milimo.daemon.executors.ray_worker_files import CALL_PREFIX, host_root
 from milimo.daemon.media_service import MediaService
+from milimo.daemon.media_store import sha256_of
 from milimo.daemon.segmentation_service import ImageRef, Prompt, SegmentationService
 from milimo.errors import SessionEnded
 from milimo.media import ops
-from milimo.tasks.inputs import TRACK_MIME
 from milimo.tasks.registry import ACCELERATOR_LANE
-from tests.test_ray_executor import Queue, config_for, executor, ray_executor, ray_head, wait_until
+from tests.test_ray_executor import Queue, config_for, executor, ray_executor, ray_head, wait_until, worker_files_parent
 
 pytestmark = pytest.mark.timeout(300)
 __all__ = ["ray_head"]  # the module's own Ray head (a fixture)
@@ -59,27 +62,68 @@ def local_lane_started(queue: Queue) -> bool:
 CLICK = Prompt(points=[(20.0, 28.0, 1)])
 
 
-def test_with_workers_that_get_files_by_transfer_calls_run_on_the_daemons_host(ray_head, tiny_models, tmp_path):
-    # First in the module: its queue takes both GPUs and gives them back before `on_ray`.
-    config = config_for(tiny_models, tmp_path / "data", executor="ray", ray_address=ray_head, ray_media="transfer")
+def answers(queue: Queue) -> dict[str, Any]:
+    """A still segmented, then a clip tracked, saved and exported as a matte: what each call gave."""
+    service = segmentation(queue)
+    still = queue.call(service.segment("tiny-sam2", ImageRef(add_picture(queue)), CLICK, wait_s=60))
+    session = queue.call(service.start_tracking("tiny-sam2", add_clip(queue), idle_timeout_s=60, wait_s=60))
+    prompted = queue.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))
+
+    async def propagate() -> list[dict[str, Any]]:
+        return [payload async for payload in service.propagate(session.id, wait_s=60)]
+
+    propagated = queue.call(propagate())
+    track = queue.call(service.save_track(session.id, "", wait_s=60))
+    matte = queue.call(service.export_matte(track.id, [1], "", wait_s=60))
+    return {
+        "session": (session.frames, session.width, session.height),
+        "still": [mask["png"] for mask in still["masks"]],
+        "prompted": prompted["png"],
+        "propagated": [[o["png"] for o in p["objects"]] for p in propagated if "objects" in p],
+        "track": (track.mime_type, track.media["object_ids"], track.media["frames"]),
+        "matte": (matte.mime_type, matte.media["frames"], matte.media["width"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def by_transfer(ray_head: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`answers` from GPU workers that get their files by transfer (what a host without the data directory gets)."""
+    data = tmp_path_factory.mktemp("transfer") / "data"
+    config = config_for(tiny_models, data, executor="ray", ray_address=ray_head, ray_media="transfer")
     queue = Queue(config, ray_executor(config))
     try:
-        picture = add_picture(queue)
-        masks = queue.call(segmentation(queue).segment("tiny-sam2", ImageRef(picture), CLICK, wait_s=60))
-        assert (masks["width"], masks["height"]) == (64, 64) and masks["masks"]
-        assert local_lane_started(queue)
-        assert all("tiny-sam2" not in states for states in executor(queue).worker_states())
+        given = answers(queue)
+        given["local lane started"] = local_lane_started(queue)
+        given["held by workers"] = [states.get("tiny-sam2", "") for states in executor(queue).worker_states()]
+        root = host_root(worker_files_parent())
+        given["call dirs left"] = list((root / "workers").glob(f"*/{CALL_PREFIX}*"))
+        read = [sha256_of(queue.media.root / "incoming" / name) for name in ("square.png", "clip.mp4")]
+        given["sent"] = all((root / "inputs" / sha).is_file() for sha in read)  # to the host's input cache
+        given["scratch left"] = list(queue.media.scratch.iterdir())
+        return given
     finally:
         queue.stop()
 
 
 @pytest.fixture(scope="module")
-def on_ray(ray_head: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
+def on_ray(
+    by_transfer: dict[str, Any], ray_head: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Queue]:
+    # After `by_transfer`, whose queue has given the cluster's GPUs back.
     data = tmp_path_factory.mktemp("calls") / "data"
     config = config_for(tiny_models, data, executor="ray", ray_address=ray_head)  # one host: media shared
     queue = Queue(config, ray_executor(config))
     yield queue
     queue.stop()
+
+
+def test_calls_on_workers_without_the_data_dir_send_their_files_and_give_what_shared_media_gives(on_ray, by_transfer):
+    assert not by_transfer["local lane started"]  # the daemon's host never loaded a model
+    assert sorted(by_transfer["held by workers"])[-1] in ("on_accelerator", "in_ram")
+    assert by_transfer["sent"] and by_transfer["call dirs left"] == [] and by_transfer["scratch left"] == []
+    shared = answers(on_ray)
+    assert shared == {key: by_transfer[key] for key in shared}
+    assert shared["session"] == (6, 64, 64) and shared["track"][1:] == ([1], 6) and shared["matte"][1] == 6
 
 
 def test_a_segment_call_runs_on_a_gpu_worker(on_ray):
@@ -92,24 +136,10 @@ def test_a_segment_call_runs_on_a_gpu_worker(on_ray):
     assert on_ray.dispatcher.model_states()["tiny-sam2"] == holders[0]["tiny-sam2"]
 
 
-def test_a_tracking_session_stays_on_its_worker_and_ends_with_it(on_ray):
+def test_a_tracking_session_ends_with_the_worker_that_holds_it(on_ray):
     service = segmentation(on_ray)
     session = on_ray.call(service.start_tracking("tiny-sam2", add_clip(on_ray), idle_timeout_s=60, wait_s=60))
-    assert (session.frames, session.width, session.height) == (6, 64, 64)
-    mask = on_ray.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))
-    assert mask["object_id"] == 1 and mask["png"]
-
-    async def propagate() -> list[dict]:
-        return [payload async for payload in service.propagate(session.id, wait_s=60)]
-
-    progress = on_ray.call(propagate())
-    assert progress[-1]["done"] == progress[-1]["total"] == 6
-    track = on_ray.call(service.save_track(session.id, "", wait_s=60))
-    assert track.mime_type == TRACK_MIME and track.media["object_ids"] == [1]
-    matte = on_ray.call(service.export_matte(track.id, [1], "", wait_s=60))
-    assert matte.mime_type == "video/mp4" and matte.media["frames"] == 6
-    assert not local_lane_started(on_ray)
-
+    assert on_ray.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1
     answering = next(slot for slot in executor(on_ray)._slots if "tiny-sam2" in slot.model_states)
     ray.kill(answering.actor, no_restart=True)  # its replacement holds none of its sessions
     wait_until(lambda: answering.state != "ready")
@@ -117,3 +147,4 @@ def test_a_tracking_session_stays_on_its_worker_and_ends_with_it(on_ray):
         on_ray.call(service.add_prompt(session.id, 0, 2, CLICK, wait_s=60))
     again = on_ray.call(service.start_tracking("tiny-sam2", session.asset_id, idle_timeout_s=60, wait_s=60))
     assert on_ray.call(service.add_prompt(again.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1
+    assert not local_lane_started(on_ray)

@@ -372,6 +372,20 @@ def test_a_new_job_starts_with_an_empty_scratch_and_results_are_read_only_from_s
     assert not second.scratch.exists()
 
 
+def test_an_interactive_calls_dir_lives_beside_the_job(tmp_path):
+    files = WorkerFiles(tmp_path)
+    job = files.new_job("j-1-1", {})
+    call = files.new_job("call-5e1f-0", {})
+    assert job.scratch.is_dir()  # a call arriving mid-job leaves the job's files alone
+    (call.scratch / "s.track.zip").write_bytes(b"track")
+    files.new_job("j-2-1", {})
+    assert call.scratch.is_dir() and not job.scratch.exists()  # the next job clears the last one, not the call
+    described = files.describe_output(str(call.scratch / "s.track.zip"))
+    assert described == (5, hashlib.sha256(b"track").hexdigest())
+    with pytest.raises(PermissionError):
+        files.describe_output(str(tmp_path / "elsewhere"))
+
+
 def test_job_dirs_of_workers_that_are_gone_are_removed(tmp_path):
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exited, not reaped: as a killed actor can be
     wait_until(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z")

@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[Any], None]
 ENDED_REMEMBERED = 1000  # how many ended sessions can still say why they ended
+# The arguments that name files, as paths into `args` ("image.path" is args["image"]["path"]): what each call
+# reads, and what it writes. A worker that cannot see the daemon's files gets and returns these.
+FILES_READ = {
+    "segment": ("image.path",),
+    "detect": ("image.path",),
+    "start_session": ("path",),
+    "export_matte": ("track",),
+}
+FILES_WRITTEN = {"save_track": ("path",), "export_matte": ("path",)}
 
 
 def mask_payload(object_id: int, mask: np.ndarray, score: float = 0.0, box: Box | None = None) -> dict[str, Any]:

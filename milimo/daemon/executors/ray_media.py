@@ -99,10 +99,15 @@ class JobTransfer:
         self, files: dict[str, InputFile], cancelled: Callable[[], bool]
     ) -> tuple[dict[str, InputFile], Path]:
         """Send the inputs the worker lacks; the same inputs at their paths there, and the job's scratch dir there."""
+        there, scratch = await self.send_files({asset_id: file.path for asset_id, file in files.items()}, cancelled)
+        return {asset_id: dataclasses.replace(file, path=there[asset_id]) for asset_id, file in files.items()}, scratch
+
+    async def send_files(self, files: dict[str, Path], cancelled: Callable[[], bool]) -> tuple[dict[str, Path], Path]:
+        """Send the files (by any key) the worker lacks; their paths there by the same keys, and the scratch dir."""
         try:
-            shas = {asset_id: await asyncio.to_thread(_sha256_of_blob, file.path) for asset_id, file in files.items()}
-            sizes = {shas[asset_id]: file.path.stat().st_size for asset_id, file in files.items()}
-            by_sha = {shas[asset_id]: file.path for asset_id, file in files.items()}
+            shas = {key: await asyncio.to_thread(_sha256_of_blob, path) for key, path in files.items()}
+            sizes = {shas[key]: path.stat().st_size for key, path in files.items()}
+            by_sha = {shas[key]: path for key, path in files.items()}
             place: JobPlace = await self.actor.new_job.remote(self.scratch_name, sizes)
             there_already = {sha: await self._resumable(by_sha[sha], sha, held) for sha, held in place.missing.items()}
             await self._say_what_crosses(sizes, there_already)
@@ -114,10 +119,7 @@ class JobTransfer:
             raise
         except (RayError, OSError) as error:
             raise TransferError(f"sending inputs to {self.worker} failed: {_cause(error)}") from error
-        there = {
-            asset_id: dataclasses.replace(file, path=place.inputs / shas[asset_id]) for asset_id, file in files.items()
-        }
-        return there, place.scratch
+        return {key: place.inputs / shas[key] for key in files}, place.scratch
 
     async def _resumable(self, source: Path, sha: str, held: int) -> int:
         """How many bytes of a cut-off send of `source` the worker holds (`held`) are right: whole blocks that
@@ -177,7 +179,7 @@ class JobTransfer:
         try:
             for output in finished.outputs:
                 target = into / output.path.relative_to(worker_scratch)
-                await self._fetch(output, target, progress)
+                await self._fetch(output.path, output.size, output.sha256, target, progress)
                 fetched.append(dataclasses.replace(output, path=target))
         except RayActorError:
             raise
@@ -185,7 +187,18 @@ class JobTransfer:
             raise TransferError(f"fetching results from {self.worker} failed: {_cause(error)}") from error
         return dataclasses.replace(finished, outputs=tuple(fetched))
 
-    async def _fetch(self, output: protocol.Output, target: Path, progress: _Progress) -> None:
+    async def fetch_file(self, source: Path, target: Path) -> None:
+        """Copy one file the worker wrote in the scratch dir to `target`, checked against the sha256 it gives."""
+        try:
+            size, sha256 = await self.actor.describe_output.remote(str(source))
+            progress = _Progress(self.job_id, f"fetching {source.name} from {self.worker}", size, self.report)
+            await self._fetch(source, size, sha256, target, progress)
+        except RayActorError:
+            raise
+        except (RayError, OSError, ValueError) as error:
+            raise TransferError(f"fetching {source.name} from {self.worker} failed: {_cause(error)}") from error
+
+    async def _fetch(self, source: Path, size: int, sha256: str, target: Path, progress: _Progress) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_name(f".{target.name}.part")
         digest = hashlib.sha256()
@@ -193,20 +206,20 @@ class JobTransfer:
         try:
             with part.open("wb") as f:
                 offset = 0
-                while offset < output.size or pending:
-                    while offset < output.size and len(pending) < IN_FLIGHT:
-                        length = min(CHUNK_BYTES, output.size - offset)
-                        pending.append((read_chunk(self.actor, output.path, offset, length), length))
+                while offset < size or pending:
+                    while offset < size and len(pending) < IN_FLIGHT:
+                        length = min(CHUNK_BYTES, size - offset)
+                        pending.append((read_chunk(self.actor, source, offset, length), length))
                         offset += length
                     ref, length = pending.popleft()
                     data = await ref
                     if len(data) != length:
-                        raise TransferError(f"{output.path.name} on {self.worker} is shorter than {output.size} bytes")
+                        raise TransferError(f"{source.name} on {self.worker} is shorter than {size} bytes")
                     await asyncio.to_thread(_append, f, digest, data)
                     await progress.add(length)
                 await asyncio.to_thread(os.fsync, f.fileno())
-            if digest.hexdigest() != output.sha256:
-                raise TransferError(f"{output.path.name} from {self.worker} does not hash to {output.sha256[:12]}…")
+            if digest.hexdigest() != sha256:
+                raise TransferError(f"{source.name} from {self.worker} does not hash to {sha256[:12]}…")
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)

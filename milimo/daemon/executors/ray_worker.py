@@ -39,7 +39,7 @@ class GpuWorker(WorkerFiles):
         self._resources = WorkerResources(settings, on_model_change=self._models_moved)
         self._cancels: dict[str, threading.Event] = {}
         self._running: str | None = None  # the job id
-        self._abandoned: dict[str, threading.Event] = {}  # calls whose caller went away, by call id
+        self._abandoned_calls: dict[str, threading.Event] = {}  # calls whose caller went away, by call id
         self._calls_lock = threading.Lock()  # interactive calls run one at a time, as in a local worker
         self._interactive: Interactive | None = None  # made on the first call
         self._lock = threading.Lock()
@@ -94,7 +94,7 @@ class GpuWorker(WorkerFiles):
         arrived = time.monotonic()
         abandoned = threading.Event()
         with self._lock:
-            self._abandoned[call.call_id] = abandoned
+            self._abandoned_calls[call.call_id] = abandoned
         replies: queue.Queue[object] = queue.Queue()
 
         def answer() -> None:
@@ -104,7 +104,7 @@ class GpuWorker(WorkerFiles):
                     replies.put(answer_call(call, waited, self._calls(), replies.put, abandoned))
             finally:
                 with self._lock:
-                    self._abandoned.pop(call.call_id, None)
+                    self._abandoned_calls.pop(call.call_id, None)
 
         threading.Thread(target=answer, name=f"call-{call.call_id[:8]}", daemon=True).start()
         while (reply := replies.get()) is not None:  # None: the caller went away
@@ -114,8 +114,8 @@ class GpuWorker(WorkerFiles):
 
     def abandon_call(self, call_id: str) -> None:
         with self._lock:
-            if call_id in self._abandoned:
-                self._abandoned[call_id].set()
+            if call_id in self._abandoned_calls:
+                self._abandoned_calls[call_id].set()
 
     def _calls(self) -> Interactive:
         if self._interactive is None:

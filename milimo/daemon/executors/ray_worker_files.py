@@ -35,6 +35,7 @@ INPUT_CACHE_BYTES = 8 * 1024**3
 ROOT_PREFIX = "milimo-ray-"
 RESUME_BLOCK_BYTES = 4 * 1024 * 1024  # the unit in which a cut-off part is checked and kept
 ABANDONED_PART_S = 600.0  # a part nobody wrote to for this long is free to adopt or evict, whatever its owner
+CALL_PREFIX = "call-"  # the dirs of interactive calls' files, which live beside the job's
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,15 @@ class WorkerFiles:
         return self._input(sha256).with_name(f".{sha256}.{pid or os.getpid()}.part")
 
     def new_job(self, name: str, sizes: dict[str, int]) -> JobPlace:
-        """A fresh dir for the job (one job at a time: older ones are leftovers) holding the cached ones of its
-        inputs (sha256 -> size), which count as just used; which the daemon must send, and room made for them."""
+        """A fresh dir for the job holding the cached ones of its inputs (sha256 -> size), which count as just
+        used; which the daemon must send, and room made for them. A worker runs one job at a time, so other job
+        dirs are leftovers; an interactive call's ("call-…") may be in use beside the job."""
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"name: {name!r} must be a plain directory name")
         own = self.own_dir
         for leftover in own.iterdir():
-            shutil.rmtree(leftover, ignore_errors=True)
+            if not (leftover.name.startswith(CALL_PREFIX) or name.startswith(CALL_PREFIX)):
+                shutil.rmtree(leftover, ignore_errors=True)
         remove_orphans(self._root)
         job = own / name
         (job / "inputs").mkdir(parents=True)
@@ -155,7 +158,7 @@ class WorkerFiles:
         mine = self._part(sha256)
         if not mine.exists():
             for part in self.cache.glob(f".{sha256}.*.part"):
-                if self._abandoned(part):
+                if self._part_abandoned(part):
                     try:
                         os.rename(part, mine)
                         break
@@ -167,7 +170,7 @@ class WorkerFiles:
             return 0
 
     @staticmethod
-    def _abandoned(part: Path) -> bool:
+    def _part_abandoned(part: Path) -> bool:
         pid = part.name.split(".")[2]
         try:
             stalled = time.time() - part.stat().st_mtime > ABANDONED_PART_S
@@ -195,7 +198,7 @@ class WorkerFiles:
             if total <= self._cache_bytes:
                 return
             sha256 = path.name.lstrip(".").split(".")[0]
-            evictable = SHA256_PATTERN.match(path.name) or (path.name.endswith(".part") and self._abandoned(path))
+            evictable = SHA256_PATTERN.match(path.name) or (path.name.endswith(".part") and self._part_abandoned(path))
             if evictable and sha256 not in keep:
                 path.unlink(missing_ok=True)
                 total -= stat.st_size
@@ -227,13 +230,21 @@ class WorkerFiles:
 
     def read_output(self, path: str, offset: int, length: int) -> bytes:
         """Up to `length` bytes of a result file in one of this worker's job scratch dirs, from `offset`."""
+        with self._result(path).open("rb") as f:
+            f.seek(offset)
+            return f.read(length)
+
+    def describe_output(self, path: str) -> tuple[int, str]:
+        """The size and sha256 of a result file in one of this worker's job scratch dirs."""
+        result = self._result(path)
+        return result.stat().st_size, sha256_of(result)
+
+    def _result(self, path: str) -> Path:
         resolved = Path(path).resolve()
         inside = resolved.is_relative_to(self.own_dir) and resolved.relative_to(self.own_dir).parts[1:2] == ("scratch",)
         if not inside:
             raise PermissionError(f"{path} is not in a job's scratch dir on this worker")
-        with resolved.open("rb") as f:
-            f.seek(offset)
-            return f.read(length)
+        return resolved
 
     def drop_job(self, name: str) -> None:
         """Remove the job's dir: its results and its links to the inputs (the cache keeps them)."""
