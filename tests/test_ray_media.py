@@ -346,7 +346,8 @@ def test_a_cut_off_send_is_adopted_and_checked_block_by_block(tmp_path, monkeypa
     assert (place.inputs / sha).read_bytes() == data
 
 
-def test_a_part_another_worker_is_writing_is_left_to_it_unless_it_stalled(tmp_path):
+def test_a_part_another_worker_is_writing_is_left_to_it_unless_it_stalled(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_worker_files, "OWNER_EXIT_WAIT_S", 0.2)
     sha = hashlib.sha256(b"x").hexdigest()
     files = WorkerFiles(tmp_path)
     files.new_job("j-1-1", {})
@@ -356,6 +357,16 @@ def test_a_part_another_worker_is_writing_is_left_to_it_unless_it_stalled(tmp_pa
     stalled = time.time() - ray_worker_files.ABANDONED_PART_S - 1
     os.utime(busy, (stalled, stalled))
     assert files.new_job("j-1-3", {sha: 1}).missing == {sha: 7} and not busy.exists()
+
+
+def test_a_part_whose_worker_is_still_exiting_is_adopted_once_it_has(tmp_path):
+    sha = hashlib.sha256(b"x").hexdigest()
+    files = WorkerFiles(tmp_path)
+    files.new_job("j-1-1", {})
+    exiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    (files.cache / f".{sha}.{exiting.pid}.part").write_bytes(b"partial")
+    assert files.new_job("j-1-2", {sha: 1}).missing == {sha: 7}
+    exiting.wait()
 
 
 def test_a_new_job_starts_with_an_empty_scratch_and_results_are_read_only_from_scratch(tmp_path):

@@ -19,6 +19,7 @@ the job dirs of workers on its host that are gone, so nothing but the bounded ca
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import os
@@ -35,6 +36,7 @@ INPUT_CACHE_BYTES = 8 * 1024**3
 ROOT_PREFIX = "milimo-ray-"
 RESUME_BLOCK_BYTES = 4 * 1024 * 1024  # the unit in which a cut-off part is checked and kept
 ABANDONED_PART_S = 600.0  # a part nobody wrote to for this long is free to adopt or evict, whatever its owner
+OWNER_EXIT_WAIT_S = 2.0  # how long a part whose owner still runs is waited for: the owner may be exiting
 CALL_PREFIX = "call-"  # the dirs of interactive calls' files, which live beside the job's
 
 
@@ -154,16 +156,20 @@ class WorkerFiles:
 
     def _adopt_part(self, sha256: str) -> int:
         """The bytes of a cut-off send of `sha256` that this worker now owns: its own, or one a dead or stalled
-        worker left (renamed, so two workers never adopt the same part)."""
+        worker left (renamed, so two workers never adopt the same part). A worker killed a moment ago may still
+        be exiting when its job's next attempt arrives, so a part whose owner lives is waited for a little."""
         mine = self._part(sha256)
-        if not mine.exists():
-            for part in self.cache.glob(f".{sha256}.*.part"):
+        deadline = time.monotonic() + OWNER_EXIT_WAIT_S
+        while not mine.exists():
+            others = list(self.cache.glob(f".{sha256}.*.part"))
+            for part in others:
                 if self._part_abandoned(part):
-                    try:
+                    with contextlib.suppress(FileNotFoundError):  # another worker adopted it first
                         os.rename(part, mine)
                         break
-                    except FileNotFoundError:  # another worker adopted it first
-                        continue
+            if not others or mine.exists() or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         try:
             return mine.stat().st_size
         except FileNotFoundError:
