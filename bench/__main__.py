@@ -21,6 +21,7 @@ from bench import (
     job_overhead,
     list_jobs,
     model_switch,
+    ray_calls,
     ray_dispatch,
     screenplay,
     startup,
@@ -45,6 +46,7 @@ BENCHMARKS = {
         screenplay,
         fill,
         ray_dispatch,
+        ray_calls,
     )
 }
 

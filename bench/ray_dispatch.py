@@ -66,8 +66,9 @@ class RayHead:
 
 
 @contextmanager
-def ray_head(gpus: int) -> Iterator[RayHead]:
-    """A local Ray head (`ray start --head --block`) declaring `gpus` simulated GPUs."""
+def ray_head(gpus: int, worker_files: Path | None = None) -> Iterator[RayHead]:
+    """A local Ray head (`ray start --head --block`) declaring `gpus` simulated GPUs; its workers keep the files
+    sent to them under `worker_files` (`MILIMO_RAY_FILES`) when given."""
     port = free_port()
     temp = Path(tempfile.mkdtemp(prefix="mrb", dir="/tmp"))  # Ray's socket paths must stay short
     ray_cli = Path(sys.executable).with_name("ray")
@@ -75,6 +76,8 @@ def ray_head(gpus: int) -> Iterator[RayHead]:
     command += ["--port", str(port), "--include-dashboard", "false", "--node-ip-address", "127.0.0.1"]
     command += ["--temp-dir", str(temp)]
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}  # nothing leaves the machine
+    if worker_files is not None:
+        env["MILIMO_RAY_FILES"] = str(worker_files)
     head = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
     )
@@ -124,11 +127,11 @@ def _reaped_cpu_seconds() -> float:
 
 
 @contextmanager
-def daemon(suite: Suite, config: Path, ray_address: str = "") -> Iterator[Client]:
-    """A daemon with the local executor, or with the Ray executor when `ray_address` is given."""
+def daemon(suite: Suite, config: Path, ray_address: str = "", *ray_args: str) -> Iterator[Client]:
+    """A daemon with the local executor, or with the Ray executor (and `ray_args`) when `ray_address` is given."""
     extra = ("--config", str(config))
     if ray_address:
-        extra += ("--executor", "ray", "--ray-address", ray_address)
+        extra += ("--executor", "ray", "--ray-address", ray_address, *ray_args)
     process = Daemon(suite.new_store("ray" if ray_address else "local"), *extra)
     process.start(timeout=DAEMON_START_S)
     try:
