@@ -140,7 +140,7 @@ def test_a_tracking_session_ends_with_the_worker_that_holds_it(on_ray):
     service = segmentation(on_ray)
     session = on_ray.call(service.start_tracking("tiny-sam2", add_clip(on_ray), idle_timeout_s=60, wait_s=60))
     assert on_ray.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1
-    answering = next(slot for slot in executor(on_ray)._slots if "tiny-sam2" in slot.model_states)
+    answering = next(slot for slot in executor(on_ray).slots if "tiny-sam2" in slot.model_states)
     ray.kill(answering.actor, no_restart=True)  # its replacement holds none of its sessions
     wait_until(lambda: answering.state != "ready")
     with pytest.raises(SessionEnded, match="the worker restarted"):

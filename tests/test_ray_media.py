@@ -23,8 +23,7 @@ import ray
 from PIL import Image
 
 from milimo.config import DaemonConfig
-from milimo.daemon.executors import ray_executor as ray_executor_module
-from milimo.daemon.executors import ray_media, ray_worker_files
+from milimo.daemon.executors import ray_media, ray_pool, ray_worker_files
 from milimo.daemon.executors.ray_slots import REFUSED, media_mode, probe_file
 from milimo.daemon.executors.ray_worker_files import WorkerFiles, host_root, remove_orphans
 from milimo.daemon.jobs.model import EventRecord, EventType, JobStatus
@@ -136,7 +135,7 @@ def test_shared_media_refuses_to_start_with_workers_that_cannot_read_the_data_di
     ray_head, tiny_models, tmp_path, monkeypatch
 ):
     # Before the module's queues: this one needs the cluster's two GPUs free.
-    monkeypatch.setattr(ray_executor_module, "probe_file", probe_seen_from_another_host)
+    monkeypatch.setattr(ray_pool, "probe_file", probe_seen_from_another_host)
     config = config_for(tiny_models, tmp_path / "data", executor="ray", ray_address=ray_head, ray_media="shared")
     with pytest.raises(FailedPrecondition, match=r"GPU workers \[0, 1\] cannot read the data directory .*ray_media"):
         Queue(config, ray_executor(config))
@@ -151,9 +150,9 @@ def test_under_shared_media_a_replacement_that_cannot_read_the_data_dir_stays_id
     try:
         nodes = executor(queue).worker_nodes()
         assert len(nodes) == 2
-        monkeypatch.setattr(ray_executor_module, "probe_file", probe_seen_from_another_host)
-        ray.kill(executor(queue)._slots[0].actor, no_restart=True)  # its replacement "lands on another host"
-        wait_until(lambda: executor(queue)._slots[0].state == REFUSED)
+        monkeypatch.setattr(ray_pool, "probe_file", probe_seen_from_another_host)
+        ray.kill(executor(queue).slots[0].actor, no_restart=True)  # its replacement "lands on another host"
+        wait_until(lambda: executor(queue).slots[0].state == REFUSED)
         assert executor(queue).worker_nodes() == nodes[1:]
         job = queue.submit(image())
         assert queue.wait(job.id).status == JobStatus.SUCCEEDED  # on the worker that reads it

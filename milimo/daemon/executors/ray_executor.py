@@ -8,10 +8,7 @@ replacement actor takes its GPU.
 
 Media: an actor whose node sees the daemon's data directory at the same path reads inputs and writes results
 there; any other gets them in chunks from the daemon and sends its results back (`ray_media`, `JobTransfer`).
-
-Nodes come and go: every `NODE_POLL_S` the executor counts the cluster's GPUs, starts an actor for each GPU that
-joined, checks that its idle actors still live, and retires the slots whose replacement cannot be placed because
-their GPUs left the cluster.
+The actors themselves (started, probed, replaced, retired as nodes come and go) are the pool's (`GpuPool`).
 """
 
 from __future__ import annotations
@@ -19,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import logging
-import threading
 import time
 from typing import Any
 
@@ -31,8 +26,8 @@ from ray.exceptions import RayActorError
 from milimo.daemon.executors.placement import choose
 from milimo.daemon.executors.ray_calls import RayCalls
 from milimo.daemon.executors.ray_media import JobTransfer, TransferCancelled, TransferError
-from milimo.daemon.executors.ray_slots import READY, REFUSED, STARTING, TRANSFER, GpuSlot, media_mode, probe_file
-from milimo.daemon.executors.ray_worker import GpuWorkerActor
+from milimo.daemon.executors.ray_pool import GpuPool
+from milimo.daemon.executors.ray_slots import READY, TRANSFER, GpuSlot
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.dispatcher import Dispatcher, LocalExecutor, merged_model_states, relay_event, settle_finished
 from milimo.daemon.jobs.model import JobRecord
@@ -41,9 +36,6 @@ from milimo.tasks.registry import ACCELERATOR_LANE, CPU_LANE
 from milimo.v1 import jobs_pb2
 
 log = logging.getLogger(__name__)
-NAMESPACE = "milimo"
-NODE_POLL_S = 3.0  # how often the cluster's GPUs are counted and idle actors checked
-PING_TIMEOUT_S = 10.0  # an idle actor that answers nothing this long is left alone, not replaced
 
 
 def model_of(job: JobRecord) -> str:
@@ -58,79 +50,23 @@ class RayExecutor:
         self._dispatcher = dispatcher
         self._service = dispatcher.service
         self._media = dispatcher.media
-        self._media_setting = media  # DaemonConfig.ray_media
         self._local = LocalExecutor({CPU_LANE: dispatcher.lanes[CPU_LANE]})
-        self.calls = RayCalls(lambda: self._slots, dispatcher.lanes[ACCELERATOR_LANE])
-        try:
-            ray.init(address=address, namespace=NAMESPACE)
-        except (ConnectionError, RuntimeError) as error:
-            raise FailedPrecondition(f"cannot reach the Ray cluster at {address}: {error}") from error
-        gpus = int(ray.cluster_resources().get("GPU", 0))
-        if gpus < 1:
-            ray.shutdown()
-            raise FailedPrecondition(f"the Ray cluster at {address} has no GPUs; start its workers with --num-gpus")
-        self._indices = itertools.count()
-        self._slots = [self._new_slot() for _ in range(gpus)]
-        self._start_first_actors(address)
-        self._wake = asyncio.Event()
-        self._slots_lock = asyncio.Lock()  # claiming a free slot vs. the node watcher replacing or retiring one
+        self._wake = asyncio.Event()  # set when a job is queued or a slot frees or comes up
         self._tasks: set[asyncio.Task] = set()
-        self._ray_lock = threading.Lock()
-        log.info("Ray executor: %d GPU workers on the cluster at %s", gpus, address)
+        self._pool = GpuPool(address, dispatcher.settings, self._media.root, media, self._wake.set)
+        self.calls = RayCalls(lambda: self.slots, dispatcher.lanes[ACCELERATOR_LANE])
 
-    def _new_slot(self) -> GpuSlot:
-        slot = GpuSlot(next(self._indices))
-        slot.take(self._new_actor())
-        return slot
-
-    def _new_actor(self) -> Any:
-        return GpuWorkerActor.options(num_gpus=1).remote(self._dispatcher.settings)
-
-    def _start_first_actors(self, address: str) -> None:
-        """Wait for the first actors and probe them; with ray_media = "shared", refuse to start if one is blind."""
-        try:
-            nodes = ray.get([slot.actor.node.remote() for slot in self._slots])
-            with probe_file(self._media.root) as (path, token):
-                reached = ray.get([slot.actor.reaches.remote(str(path), token) for slot in self._slots])
-        except RayActorError as error:
-            self._kill_actors()
-            ray.shutdown()
-            raise FailedPrecondition(
-                f"the GPU workers could not start on the Ray cluster at {address}: {error}"
-            ) from error
-        for slot, node, reaches in zip(self._slots, nodes, reached, strict=True):
-            self._take_probe(slot, node, reaches)
-        refused = [slot.index for slot in self._slots if slot.state == REFUSED]
-        if refused:
-            self._kill_actors()
-            ray.shutdown()
-            raise FailedPrecondition(
-                f"GPU workers {refused} cannot read the data directory {self._media.root}; mount it at the same "
-                'path on every GPU host, or set ray_media = "auto" (--ray-media auto) to send them the files '
-                "(see docs/ray.md)"
-            )
-
-    def _take_probe(self, slot: GpuSlot, node: str, reaches_data_dir: bool) -> None:
-        slot.node = node
-        mode = media_mode(self._media_setting, reaches_data_dir)
-        if mode is None:
-            slot.state = REFUSED
-            log.error(
-                "%s on node %s cannot read the data directory %s; it stays idle (ray_media = shared)",
-                slot.name,
-                node[:8],
-                self._media.root,
-            )
-            return
-        slot.state, slot.media = READY, mode
-        log.info("%s ready on node %s (media: %s)", slot.name, node[:8], mode)
+    @property
+    def slots(self) -> list[GpuSlot]:
+        """The GPU workers, one per GPU of the cluster."""
+        return self._pool.slots
 
     # ---- Executor ----------------------------------------------------------------------------
 
     def start(self, prestart: tuple[str, ...] = ()) -> None:
         self._local.start(prestart)
         self._spawn(self._claim_loop(), "ray-accelerator")
-        self._spawn(self._watch_nodes(), "ray-nodes")
+        self._spawn(self._pool.watch_nodes(self._spawn), "ray-nodes")
 
     def wake(self, lane: str) -> None:
         if lane == ACCELERATOR_LANE:
@@ -140,26 +76,26 @@ class RayExecutor:
 
     def cancel(self, job_id: str) -> None:
         self._local.cancel(job_id)
-        for slot in self._slots:
+        for slot in self.slots:
             if slot.job_id == job_id:
                 slot.actor.cancel.remote(job_id)
                 grace = self._dispatcher.cancel_grace_s
                 asyncio.get_running_loop().call_later(grace, self._kill_for_cancel, slot, job_id)
 
     def model_states(self) -> dict[str, str]:
-        return merged_model_states([self._local.model_states(), *(slot.model_states for slot in self._slots)])
+        return merged_model_states([self._local.model_states(), *(slot.model_states for slot in self.slots)])
 
     def worker_states(self) -> list[dict[str, str]]:
         """Each GPU worker's model states, in the order of its slot (what affinity placement sees)."""
-        return [dict(slot.model_states) for slot in self._slots]
+        return [dict(slot.model_states) for slot in self.slots]
 
     def worker_nodes(self) -> list[str]:
         """The Ray node of each GPU worker that takes jobs now."""
-        return [slot.node for slot in self._slots if slot.state == READY]
+        return [slot.node for slot in self.slots if slot.state == READY]
 
     def actor_running(self, job_id: str) -> Any:
         """The handle of the actor running `job_id` (None: none is), e.g. to kill it."""
-        return next((slot.actor for slot in self._slots if slot.job_id == job_id), None)
+        return next((slot.actor for slot in self.slots if slot.job_id == job_id), None)
 
     async def stop(self) -> None:
         await self._local.stop()
@@ -168,8 +104,8 @@ class RayExecutor:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._kill_actors()
-        await asyncio.to_thread(self._disconnect)
+        self._pool.kill_all()
+        await asyncio.to_thread(self._pool.disconnect)
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task:
         task = asyncio.create_task(coroutine, name=name)
@@ -183,14 +119,14 @@ class RayExecutor:
         while True:
             await self._dispatcher.resumed.wait()
             self._wake.clear()
-            async with self._slots_lock:
+            async with self._pool.lock:
                 claimed = await self._claim()
             if not claimed:
                 await self._wake.wait()  # set when a job is queued or a slot frees
 
     async def _claim(self) -> bool:
         """Claim the next job if a slot is free, and start it there."""
-        free = [slot for slot in self._slots if slot.free]
+        free = [slot for slot in self.slots if slot.free]
         if not free:
             return False
         job = await self._service.claim_next(ACCELERATOR_LANE)
@@ -238,7 +174,7 @@ class RayExecutor:
             if transfer is not None and finished.outcome == "succeeded":
                 finished = await transfer.fetch_outputs(finished, run.scratch_dir, scratch)
         except RayActorError as error:
-            await self._replace(slot, error)
+            await self._pool.replace(slot, error, self._spawn)
             if slot.killed_for_cancel:
                 await self._service.cancelled(job, "cancelled; the GPU worker did not stop in time and was restarted")
             else:
@@ -275,95 +211,3 @@ class RayExecutor:
             log.warning("job %s ignored its cancel; killing Ray %s", job_id, slot.name)
             slot.killed_for_cancel = True
             ray.kill(slot.actor, no_restart=True)
-
-    # ---- actors coming and going -------------------------------------------------------------
-
-    async def _replace(self, slot: GpuSlot, error: Exception) -> None:
-        log.warning("Ray %s died (%s); starting a replacement", slot.name, error)
-        slot.model_states, slot.state, slot.node, slot.media = {}, STARTING, "", ""
-        slot.take(await asyncio.to_thread(self._new_actor))
-        slot.bring_up = self._spawn(self._bring_up(slot), f"ray-start-{slot.index}")
-
-    async def _bring_up(self, slot: GpuSlot) -> None:
-        """Wait until the slot's new actor is placed, probe it, and let it take jobs; an actor that dies while
-        starting is started again after a pause (the node watcher retires the slot if its GPU left)."""
-        while True:
-            try:
-                node = await slot.actor.node.remote()
-                with probe_file(self._media.root) as (path, token):
-                    reaches = await slot.actor.reaches.remote(str(path), token)
-            except RayActorError as error:
-                log.warning("Ray %s died while starting (%s); trying again in %.0f s", slot.name, error, NODE_POLL_S)
-                await asyncio.sleep(NODE_POLL_S)
-                slot.take(await asyncio.to_thread(self._new_actor))
-                continue
-            self._take_probe(slot, node, reaches)
-            slot.bring_up = None
-            self._wake.set()
-            return
-
-    async def _watch_nodes(self) -> None:
-        while True:
-            await asyncio.sleep(NODE_POLL_S)
-            try:
-                gpus = await asyncio.to_thread(self._count_gpus)
-                await self._replace_dead_idle_actors()
-                async with self._slots_lock:
-                    self._match_gpus(gpus)
-            except Exception:  # the watcher must outlive a failed look at the cluster
-                log.exception("could not check the Ray cluster's GPUs")
-
-    def _count_gpus(self) -> int:
-        with self._ray_lock:  # a count still running when the executor stops must not meet `ray.shutdown`
-            return int(ray.cluster_resources().get("GPU", 0))
-
-    def _disconnect(self) -> None:
-        with self._ray_lock:
-            ray.shutdown()
-
-    async def _replace_dead_idle_actors(self) -> None:
-        """An idle actor whose process or node died is replaced before a job is sent to it."""
-        idle = [(slot, slot.actor) for slot in self._slots if slot.free]
-        deaths = await asyncio.gather(*(_death_of(actor) for _, actor in idle))
-        async with self._slots_lock:
-            for (slot, actor), death in zip(idle, deaths, strict=True):
-                if death is not None and slot.actor is actor and slot.free and slot in self._slots:
-                    await self._replace(slot, death)
-
-    def _match_gpus(self, gpus: int) -> None:
-        """One slot per GPU of the cluster: start slots for GPUs that joined; retire, for GPUs that left, idle
-        slots that cannot work (their actor is not placed, or cannot read the data directory)."""
-        for _ in range(gpus - len(self._slots)):
-            slot = self._new_slot()
-            self._slots.append(slot)
-            log.info("a GPU joined the Ray cluster; starting %s", slot.name)
-            slot.bring_up = self._spawn(self._bring_up(slot), f"ray-start-{slot.index}")
-        unusable = [slot for slot in self._slots if slot.state != READY and not slot.busy]
-        for slot in unusable[: max(len(self._slots) - gpus, 0)]:
-            why = "its actor could not be placed" if slot.state == STARTING else "it cannot read the data directory"
-            log.warning("retiring Ray %s: the cluster has %d GPU(s) now and %s", slot.name, gpus, why)
-            if slot.bring_up is not None:
-                slot.bring_up.cancel()
-            _kill(slot.actor)
-            self._slots.remove(slot)
-
-    def _kill_actors(self) -> None:
-        for slot in self._slots:
-            _kill(slot.actor)
-
-
-def _kill(actor: Any) -> None:
-    """Kill `actor` for good; one already gone is fine."""
-    with contextlib.suppress(Exception):
-        ray.kill(actor, no_restart=True)
-
-
-async def _death_of(actor: Any) -> RayActorError | None:
-    """Why `actor` is dead, or None: it answered, or did not answer in time (it may just be slow)."""
-    try:
-        await asyncio.wait_for(asyncio.wrap_future(actor.node.remote().future()), PING_TIMEOUT_S)
-    except RayActorError as error:
-        return error
-    except TimeoutError:
-        pass
-    return None
