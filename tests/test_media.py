@@ -88,6 +88,22 @@ def test_wrong_sha256_is_refused_and_discarded(client):
     assert status.committed_size == 0
 
 
+def test_a_resumed_upload_is_checked_against_the_bytes_on_disk(client, daemon):
+    # A stream that writes every byte hashes them as they pass; one that resumes hashes the file at the end.
+    data = os.urandom(3 * MiB)
+    sha = hashlib.sha256(data).hexdigest()
+    header = media_pb2.UploadHeader(sha256=sha, size=len(data), filename="resumed.bin")
+    with pytest.raises(grpc.RpcError):
+        client.media.Upload(chunks(header, data, 0, 2 * MiB, finish=False))
+    part = daemon.data_dir / "uploads" / f"{sha}.part"
+    with part.open("r+b") as f:  # the first half changes on disk between the two streams
+        f.write(b"X")
+    with pytest.raises(grpc.RpcError) as error:
+        client.media.Upload(chunks(header, data, 2 * MiB, len(data), finish=True))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "hash to" in error.value.details()
+    assert not part.exists()
+
+
 def test_oversized_chunk_is_refused(client):
     data = os.urandom(MiB + 1)
     header = media_pb2.UploadHeader(sha256=hashlib.sha256(data).hexdigest(), size=len(data), filename="big.bin")

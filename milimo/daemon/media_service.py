@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -87,6 +88,9 @@ class MediaService:
     async def upload(self, chunks: AsyncIterator[tuple[UploadHeader | None, int, bytes, bool]]) -> AssetRecord:
         """Consume (header, offset, data, finish) tuples; the first must carry the header."""
         header: UploadHeader | None = None
+        # The upload's sha256 as its bytes pass, when this stream writes all of them (from offset 0), so that
+        # finishing need not read the file again; a resumed upload is hashed from the file.
+        digest, wrote_before = None, False
         try:
             async for chunk_header, offset, data, finish in chunks:
                 if header is None:
@@ -98,9 +102,12 @@ class MediaService:
                         raise OutOfRange(
                             f"offset: {offset}+{len(data)} bytes runs past the declared size {header.size}"
                         )
-                    await asyncio.to_thread(self.store.append, header.sha256, offset, data)
+                    if not wrote_before:
+                        digest, wrote_before = (hashlib.sha256() if offset == 0 else None), True
+                    written = digest.update if digest is not None else None
+                    await asyncio.to_thread(self.store.append, header.sha256, offset, data, written)
                 if finish:
-                    return await self._finish(header)
+                    return await self._finish(header, digest.hexdigest() if digest is not None else "")
             if header is None:
                 raise InvalidArgument("header", "the first message of an upload must carry the header")
             raise FailedPrecondition("finish: the stream ended before a message with finish set")
@@ -125,10 +132,10 @@ class MediaService:
         self._uploading.add(header.sha256)
         return header
 
-    async def _finish(self, header: UploadHeader) -> AssetRecord:
+    async def _finish(self, header: UploadHeader, hashed: str) -> AssetRecord:
         path = self.store.blob_path(header.sha256)
         if not self.store.has_blob(header.sha256):
-            path = await asyncio.to_thread(self.store.finish_upload, header.sha256, header.size)
+            path = await asyncio.to_thread(self.store.finish_upload, header.sha256, header.size, hashed)
         elif path.stat().st_size != header.size:
             raise InvalidArgument("header.size", f"the file with this sha256 has {path.stat().st_size} bytes")
         mime = header.mime_type or mimetypes.guess_type(header.filename)[0] or "application/octet-stream"
