@@ -7,7 +7,7 @@ host and user (under `MILIMO_RAY_FILES`, else the temp dir), shared by every wor
     milimo-ray-USER/inputs/SHA256                  the input cache: content-addressed, so any worker may use it
     milimo-ray-USER/inputs/.SHA256.PID.part        an input being received by worker PID, or a cut-off one
     milimo-ray-USER/workers/PID/JOB/inputs/SHA256  hard links to the cache: what the job reads
-    milimo-ray-USER/workers/PID/JOB/scratch/       the job's results
+    milimo-ray-USER/workers/PID/JOB/scratch/       the job's results (JOB: a job attempt, or a call: "call-…")
 
 So a conditioning image used by many jobs crosses once per host, and a replacement worker starts with its dead
 predecessor's cache. A send cut off (the daemon or the worker died, the job was cancelled) leaves its part, which
