@@ -53,7 +53,7 @@ from milimo.models._diffusers import (
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.offload import offloaded
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
-from milimo.models.steps import step_callback
+from milimo.models.steps import low_resolution_pass, step_callback
 from milimo.tasks.context import TaskContext
 
 if TYPE_CHECKING:
@@ -472,20 +472,9 @@ def _two_stage(
     width, height = request.width // 2, request.height // 2
     refine_steps = len(STAGE_TWO_SIGMAS)
     total = request.steps + refine_steps
-    with offloaded(pipe, placement):
-        first = pipe(
-            width=width,
-            height=height,
-            num_inference_steps=request.steps,
-            output_type="latent",
-            callback_on_step_end=step_callback(
-                ctx, request.steps, message="denoising (low resolution)", overall_total=total
-            ),
-            **conditioning,
-            **common,
-        )
-    ctx.raise_if_cancelled()
-    ctx.progress(request.steps, total, "upsampling latents")
+    first = low_resolution_pass(
+        pipe, placement, ctx, request.steps, total, width=width, height=height, **conditioning, **common
+    )
     upsample = pipelines.upsample
     with offloaded(upsample, placement):
         upsampled = upsample(

@@ -45,7 +45,7 @@ from milimo.models._diffusers import (
 from milimo.models.base import LoadedModel, Placement, require_weights
 from milimo.models.offload import offloaded
 from milimo.models.requests import VideoCondition, VideoRequest, VideoResult
-from milimo.models.steps import step_callback
+from milimo.models.steps import low_resolution_pass, step_callback
 from milimo.tasks.context import TaskContext
 
 if TYPE_CHECKING:
@@ -324,20 +324,9 @@ def _two_stage(
             "conditions": _conditions(request.conditions),
             "image_cond_noise_scale": _image_cond_noise(pipe),
         }
-    with offloaded(pipe, placement):
-        latents = pipe(
-            width=width,
-            height=height,
-            num_inference_steps=request.steps,
-            output_type="latent",
-            callback_on_step_end=step_callback(
-                ctx, request.steps, message="denoising (low resolution)", overall_total=total
-            ),
-            **conditioning,
-            **common,
-        ).frames
-    ctx.raise_if_cancelled()
-    ctx.progress(request.steps, total, "upsampling latents")
+    latents = low_resolution_pass(
+        pipe, placement, ctx, request.steps, total, width=width, height=height, **conditioning, **common
+    ).frames
     upsample = pipelines.upsample
     with offloaded(upsample, placement):
         upsampled = upsample(latents=latents, width=2 * width, height=2 * height, output_type="latent").frames

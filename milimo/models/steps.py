@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from milimo.models.offload import offloaded
 from milimo.tasks.context import TaskContext
+
+if TYPE_CHECKING:
+    from milimo.models.base import Placement
 
 
 def step_callback(
@@ -34,3 +39,20 @@ def step_callback(
         return callback_kwargs
 
     return on_step_end
+
+
+def low_resolution_pass(
+    pipe: Any, placement: Placement, ctx: TaskContext, steps: int, total: int, **arguments: Any
+) -> Any:
+    """A two-stage shot's first pass: `steps` steps of latents at the low resolution `arguments` give, reported as
+    the first `steps` of `total`; then "upsampling latents", the next stage, is announced."""
+    with offloaded(pipe, placement):
+        out = pipe(
+            num_inference_steps=steps,
+            output_type="latent",
+            callback_on_step_end=step_callback(ctx, steps, message="denoising (low resolution)", overall_total=total),
+            **arguments,
+        )
+    ctx.raise_if_cancelled()
+    ctx.progress(steps, total, "upsampling latents")
+    return out
