@@ -8,22 +8,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import opentimelineio as otio
 import pytest
 
 from milimo.config import ClientConfig
 from milimo.errors import FailedPrecondition
-from milimo.otio import conventions
 from milimo.v1 import jobs_pb2
 from tests.daemon_process import DaemonProcess
 from tests.helpers import animatic, wait_for
 from tests.resolve_double import Resolve, new_resolve
+from tests.test_resolve_placement import FRAMES, with_otio_placeholder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "resolve"))
 from milimo_resolve.controller import Controller
 from milimo_resolve.journal import FILE_NAME, Entry, Journal, request_json, timeline_identity
-
-FRAMES = 12
 
 
 @pytest.fixture
@@ -54,19 +51,6 @@ def marked() -> tuple[Resolve, object]:
     timeline = resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline()
     timeline.AddMarker(24, "Blue", "Milimo: Kettle", "A kettle starts to boil.", FRAMES)
     return resolve, timeline
-
-
-def with_otio_placeholder(folder: Path) -> Resolve:
-    resolve = Resolve()
-    board = otio.schema.Timeline(name="Board", global_start_time=otio.opentime.RationalTime(86400, 24))
-    track = otio.schema.Track(name="Video 1")
-    track.append(otio.schema.Gap(duration=otio.opentime.RationalTime(24, 24)))
-    request = jobs_pb2.JobRequest(animatic=jobs_pb2.AnimaticRequest(description="Gulls over the pier."))
-    track.append(conventions.make_placeholder("Pier", request, otio.opentime.RationalTime(FRAMES, 24)))
-    board.tracks.append(track)
-    otio.adapters.write_to_file(board, str(folder / "board.otio"))
-    resolve.project.GetMediaPool().ImportTimelineFromFile(str(folder / "board.otio"), {"timelineName": "Board"})
-    return resolve
 
 
 def current_id(resolve: Resolve) -> str:

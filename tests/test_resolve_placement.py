@@ -167,9 +167,8 @@ def test_a_clip_placeholders_result_goes_above_it(generated):
     assert json.loads(holder.GetMarkerCustomData(0)) == {"milimo": {"job_id": "j-1", "asset_id": "a-1"}}
 
 
-def test_an_otio_placeholders_placed_result_is_not_generated_again(module_daemon, tmp_path):
-    """An OTIO placeholder keeps no note of its result (Resolve's export still shows it unfilled), so Generate
-    with nothing chosen must know from the window's own rows that it is made."""
+def with_otio_placeholder(folder: Path) -> Resolve:
+    """A project whose timeline "Board" was imported from OTIO: a placeholder shot one second in, no markers."""
     resolve = Resolve()
     board = otio.schema.Timeline(name="Board", global_start_time=otio.opentime.RationalTime(86400, 24))
     track = otio.schema.Track(name="Video 1")
@@ -177,8 +176,15 @@ def test_an_otio_placeholders_placed_result_is_not_generated_again(module_daemon
     request = jobs_pb2.JobRequest(animatic=jobs_pb2.AnimaticRequest(description="Gulls over the pier."))
     track.append(conventions.make_placeholder("Pier", request, otio.opentime.RationalTime(FRAMES, 24)))
     board.tracks.append(track)
-    otio.adapters.write_to_file(board, str(tmp_path / "board.otio"))
-    resolve.project.GetMediaPool().ImportTimelineFromFile(str(tmp_path / "board.otio"), {"timelineName": "Board"})
+    otio.adapters.write_to_file(board, str(folder / "board.otio"))
+    resolve.project.GetMediaPool().ImportTimelineFromFile(str(folder / "board.otio"), {"timelineName": "Board"})
+    return resolve
+
+
+def test_an_otio_placeholders_placed_result_is_not_generated_again(module_daemon, tmp_path):
+    """An OTIO placeholder keeps no note of its result (Resolve's export still shows it unfilled), so Generate
+    with nothing chosen must know from the window's own rows that it is made."""
+    resolve = with_otio_placeholder(tmp_path)
     controller = Controller(resolve, ClientConfig(address=module_daemon.address), tmp_path / "window")
     controller.start()
     try:
