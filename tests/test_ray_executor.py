@@ -274,11 +274,17 @@ def test_settings_name_the_field(tmp_path, ray_head):
         DaemonConfig(data_dir=tmp_path, ray_address=ray_head).check()
 
 
-def test_the_cli_refuses_ray_without_an_address(tmp_path):
+def refused_serve(data_dir: Path, *args: str) -> str:
+    """What `milimo serve --data DATA_DIR ARGS` says as it refuses to start (it must exit non-zero)."""
     run = subprocess.run(
-        [sys.executable, "-m", "milimo", "serve", "--data", str(tmp_path), "--executor", "ray"],
+        [sys.executable, "-m", "milimo", "serve", "--data", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert run.returncode != 0 and "ray_address" in run.stderr + run.stdout
+    assert run.returncode != 0
+    return run.stderr + run.stdout
+
+
+def test_the_cli_refuses_ray_without_an_address(tmp_path):
+    assert "ray_address" in refused_serve(tmp_path, "--executor", "ray")
