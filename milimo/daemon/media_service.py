@@ -88,13 +88,15 @@ class MediaService:
     async def upload(self, chunks: AsyncIterator[tuple[UploadHeader | None, int, bytes, bool]]) -> AssetRecord:
         """Consume (header, offset, data, finish) tuples; the first must carry the header."""
         header: UploadHeader | None = None
-        # The upload's sha256 as its bytes pass, when this stream writes all of them (from offset 0), so that
-        # finishing need not read the file again; a resumed upload is hashed from the file.
-        digest, wrote_before = None, False
+        # The upload's sha256 as its bytes pass, when this stream writes all of them (nothing was committed
+        # before it), so that finishing need not read the file again; a resumed upload is hashed from the file.
+        digest = None
         try:
             async for chunk_header, offset, data, finish in chunks:
                 if header is None:
                     header = await self._begin(chunk_header)
+                    if await asyncio.to_thread(self.store.committed, header.sha256) == 0:
+                        digest = hashlib.sha256()
                 if len(data) > CHUNK_MAX:
                     raise InvalidArgument("data", f"a chunk holds at most {CHUNK_MAX} bytes (got {len(data)})")
                 if data and not self.store.has_blob(header.sha256):
@@ -102,8 +104,6 @@ class MediaService:
                         raise OutOfRange(
                             f"offset: {offset}+{len(data)} bytes runs past the declared size {header.size}"
                         )
-                    if not wrote_before:
-                        digest, wrote_before = (hashlib.sha256() if offset == 0 else None), True
                     written = digest.update if digest is not None else None
                     await asyncio.to_thread(self.store.append, header.sha256, offset, data, written)
                 if finish:
