@@ -7,6 +7,7 @@ tiny SAM 2 checkpoint are real; the calls go through the same SegmentationServic
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,13 @@ def test_a_tracking_session_ends_with_the_worker_that_holds_it(on_ray):
     service = segmentation(on_ray)
     session = on_ray.call(service.start_tracking("tiny-sam2", add_clip(on_ray), idle_timeout_s=60, wait_s=60))
     assert on_ray.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1
+
+    async def first_of_propagation() -> dict[str, Any]:  # then the caller goes away: the call is abandoned
+        async with contextlib.aclosing(service.propagate(session.id, wait_s=60)) as payloads:
+            return await anext(payloads)
+
+    assert on_ray.call(first_of_propagation())["total"] == 6
+    assert on_ray.call(service.add_prompt(session.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1  # worker free
     answering = next(slot for slot in executor(on_ray).slots if "tiny-sam2" in slot.model_states)
     ray.kill(answering.actor, no_restart=True)  # its replacement holds none of its sessions
     wait_until(lambda: answering.state != "ready")

@@ -1,7 +1,7 @@
 """The Ray actor that runs accelerator jobs on one GPU: its own WorkerResources and arbiter, models kept across jobs.
 
 The actor runs the same task code as a local worker process (`worker_main.run_job`), and answers the same
-interactive calls (segmentation and tracking sessions, `worker_main.answer_call`), one at a time, beside its job.
+interactive calls (segmentation and tracking sessions, `worker_main.CallQueue`), one at a time, beside its job.
 It is threaded (`max_concurrency`), so `cancel` reaches it while `run` streams the job's events back as a Ray
 generator, and `call` streams a call's progress the same way.
 Inputs and outputs are paths in the daemon's data directory when the actor reaches it (`reaches`); otherwise in the
@@ -10,23 +10,19 @@ actor's own files, which the daemon fills and empties in chunks (`WorkerFiles`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ray
 
 from milimo.daemon.executors.ray_worker_files import WorkerFiles
 from milimo.daemon.jobs import protocol
-from milimo.daemon.jobs.worker_main import answer_call, run_job
+from milimo.daemon.jobs.worker_main import CallQueue, run_job
 from milimo.tasks.resources import WorkerResources, WorkerSettings
-
-if TYPE_CHECKING:
-    from milimo.tasks.interactive import Interactive
 
 log = logging.getLogger("milimo.ray_worker")
 
@@ -39,9 +35,9 @@ class GpuWorker(WorkerFiles):
         self._resources = WorkerResources(settings, on_model_change=self._models_moved)
         self._cancels: dict[str, threading.Event] = {}
         self._running: str | None = None  # the job id
-        self._abandoned_calls: dict[str, threading.Event] = {}  # calls whose caller went away, by call id
-        self._calls_lock = threading.Lock()  # interactive calls run one at a time, as in a local worker
-        self._interactive: Interactive | None = None  # made on the first call
+        self._calls = CallQueue()  # answered one at a time by a thread of their own, started by the first call
+        self._calls_served = False
+        self._replies: dict[str, queue.Queue[object]] = {}  # each call's replies (None: its caller went away)
         self._lock = threading.Lock()
 
     def _models_moved(self, states: dict[str, str]) -> None:
@@ -90,39 +86,36 @@ class GpuWorker(WorkerFiles):
 
     def call(self, call: protocol.Call) -> Iterator[object]:
         """Yield the call's progress (`CallProgress`), then its `CallResult`; nothing more once `abandon_call` said
-        its caller went away. Its wait for the accelerator counts from its arrival here."""
-        arrived = time.monotonic()
-        abandoned = threading.Event()
-        with self._lock:
-            self._abandoned_calls[call.call_id] = abandoned
+        its caller went away. Calls are answered as in a local worker process (`worker_main.CallQueue`)."""
         replies: queue.Queue[object] = queue.Queue()
-
-        def answer() -> None:
-            try:
-                with self._calls_lock:
-                    waited = time.monotonic() - arrived
-                    replies.put(answer_call(call, waited, self._calls(), replies.put, abandoned))
-            finally:
-                with self._lock:
-                    self._abandoned_calls.pop(call.call_id, None)
-
-        threading.Thread(target=answer, name=f"call-{call.call_id[:8]}", daemon=True).start()
-        while (reply := replies.get()) is not None:  # None: the caller went away
-            yield reply
-            if isinstance(reply, protocol.CallResult):
-                return
+        with self._lock:
+            if not self._calls_served:
+                serve = functools.partial(self._calls.serve, self._resources, lambda: self._running, self._reply)
+                threading.Thread(target=serve, name="worker-calls", daemon=True).start()
+                self._calls_served = True
+            self._replies[call.call_id] = replies
+        self._calls.arrive(call)
+        try:
+            while (reply := replies.get()) is not None:
+                yield reply
+                if isinstance(reply, protocol.CallResult):
+                    return
+        finally:
+            with self._lock:
+                self._replies.pop(call.call_id, None)
 
     def abandon_call(self, call_id: str) -> None:
+        self._calls.abandon(call_id)
         with self._lock:
-            if call_id in self._abandoned_calls:
-                self._abandoned_calls[call_id].set()
+            replies = self._replies.get(call_id)
+        if replies is not None:
+            replies.put(None)
 
-    def _calls(self) -> Interactive:
-        if self._interactive is None:
-            from milimo.tasks.interactive import Interactive  # the media code: a worker without calls never loads it
-
-            self._interactive = Interactive(self._resources, busy_with=lambda: self._running)
-        return self._interactive
+    def _reply(self, message: protocol.CallProgress | protocol.CallResult) -> None:
+        with self._lock:
+            replies = self._replies.get(message.call_id)
+        if replies is not None:
+            replies.put(message)
 
 
 # Threads: one streams `run`, others stream calls, answer `cancel`, `model_states` and `reaches`, or take chunks.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import queue
@@ -129,7 +130,7 @@ def run_job(
         return protocol.JobFinished(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def answer_call(
+def _answer(
     call: protocol.Call, waited_s: float, interactive: Interactive, send: _Sender, abandoned: threading.Event
 ) -> protocol.CallResult | None:
     """The call's result; None when its caller went away first (nobody waits for it), checked at every report."""
@@ -153,7 +154,7 @@ def answer_call(
         return protocol.CallResult(call.call_id, error=protocol.call_error(exc))
 
 
-class _Calls:
+class CallQueue:
     """Calls waiting or running, in the order they came, each with the event its caller's departure sets."""
 
     def __init__(self) -> None:
@@ -171,16 +172,19 @@ class _Calls:
             if call_id in self._abandoned:
                 self._abandoned[call_id].set()
 
-    def serve(self, resources: WorkerResources, running: _Running, send: _Sender) -> None:
-        """Answer calls one at a time; their wait for the accelerator counts from arrival."""
+    def serve(
+        self, resources: WorkerResources, busy_with: Callable[[], str | None], send: Callable[[object], None]
+    ) -> None:
+        """Answer calls one at a time, sending their progress and results; a call's wait for the accelerator
+        counts from its arrival, and `busy_with()` names the job that holds the accelerator, if any."""
         from milimo.tasks.interactive import Interactive
 
-        interactive = Interactive(resources, busy_with=lambda: running.job_id)
+        interactive = Interactive(resources, busy_with=busy_with)
         while True:
             received, call = self.waiting.get()
             with self._lock:
                 abandoned = self._abandoned[call.call_id]
-            result = answer_call(call, time.monotonic() - received, interactive, send, abandoned)
+            result = _answer(call, time.monotonic() - received, interactive, send, abandoned)
             with self._lock:
                 del self._abandoned[call.call_id]
             if result is not None:
@@ -200,7 +204,7 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
     send = _Sender(conn)
     resources = WorkerResources(settings, on_model_change=lambda states: send(protocol.ModelStates(states)))
     running = _Running()
-    calls = _Calls()
+    calls = CallQueue()
     jobs: list[protocol.RunJob] = []
     have_job = threading.Condition()
     cancels: dict[str, threading.Event] = {}
@@ -227,7 +231,8 @@ def main(conn: Connection, parent_pid: int, settings: WorkerSettings) -> None:
                 calls.abandon(message.call_id)
 
     threading.Thread(target=listen, name="worker-listen", daemon=True).start()
-    threading.Thread(target=calls.serve, args=(resources, running, send), name="worker-calls", daemon=True).start()
+    serve = functools.partial(calls.serve, resources, lambda: running.job_id, send)
+    threading.Thread(target=serve, name="worker-calls", daemon=True).start()
     while True:
         with have_job:
             have_job.wait_for(lambda: bool(jobs))
