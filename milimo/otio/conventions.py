@@ -101,7 +101,7 @@ def edl_comment(clip: otio.schema.Clip) -> str | None:
 
     The cmx_3600 adapter repeats a dissolve's outgoing clip's comments in the dissolve's event and reads them
     onto the incoming clip, so a comment naming another clip (`"clip": …`) is not this clip's."""
-    for comment in clip.metadata.get("cmx_3600", {}).get("comments", []):
+    for comment in elements_of(entry(entry(clip.metadata, "cmx_3600", {}), "comments", [])):
         if isinstance(comment, str) and comment.startswith(EDL_COMMENT_PREFIX):
             text = comment[len(EDL_COMMENT_PREFIX) :].strip()
             if edl_comment_owner(text) in (None, clip.name):
@@ -134,7 +134,7 @@ def payload_of(clip: otio.schema.Clip, where: str) -> dict[str, Any] | None:
     no placeholder. A clip marked as one whose payload is missing or not JSON is an error naming `where`."""
     generator = milimo_generator(clip)
     if generator is not None:
-        found = generator.parameters.get(NAMESPACE)
+        found = entry(generator.parameters, NAMESPACE)
         if found is not None:
             value = plain(found)
             if not isinstance(value, dict):
@@ -239,7 +239,7 @@ def fill(clip: otio.schema.Clip, url: str, bookkeeping: Mapping[str, Any]) -> No
         generator = generator.clone()
     media = otio.schema.ExternalReference(target_url=url, available_range=clip.source_range)
     clip.set_media_references({clip.DEFAULT_MEDIA_KEY: media, SHOT_MEDIA_KEY: generator}, clip.DEFAULT_MEDIA_KEY)
-    notes = plain(clip.metadata.get(NAMESPACE, {}))
+    notes = plain(entry(clip.metadata, NAMESPACE, {}))
     clip.metadata[NAMESPACE] = {**(notes if isinstance(notes, dict) else {}), **bookkeeping}
 
 
@@ -253,10 +253,29 @@ def plain(value: Any) -> Any:
     if isinstance(value, otio.core.SerializableObject):
         return json.loads(value.to_json_string())
     if hasattr(value, "items"):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain(value[key]) for key in keys_of(value)}
     if isinstance(value, otio.opentime.RationalTime | otio.opentime.TimeRange | otio.opentime.TimeTransform):
         return value
-    return [plain(item) for item in value]
+    return [plain(item) for item in elements_of(value)]
+
+
+def entry(mapping: Any, key: str, default: Any = None) -> Any:
+    """`mapping[key]`, or `default` where it has no such key: for OTIO metadata and parameters as for dicts."""
+    return mapping[key] if key in keys_of(mapping) else default
+
+
+def keys_of(mapping: Any) -> list[Any]:
+    """A mapping's keys, read by count. OTIO's AnyDictionary raises, and its binding catches, a C++ exception at
+    the end of every iteration and for every missing key in `in` or `get`: about 13 µs each, a third of the time
+    Blender's import took to plan a 2,000-clip timeline."""
+    found = iter(mapping)
+    return [next(found) for _ in range(len(mapping))]
+
+
+def elements_of(sequence: Any) -> list[Any]:
+    """A sequence's items, read by index: iterating OTIO's vectors (AnyVector, a clip's markers) to their end
+    raises and catches a C++ exception too."""
+    return [sequence[index] for index in range(len(sequence))]
 
 
 def _is_milimo_generator(reference: object) -> bool:
@@ -265,7 +284,7 @@ def _is_milimo_generator(reference: object) -> bool:
 
 def _fcp_parameter(generator: otio.schema.GeneratorReference) -> str | None:
     """The value of the FCP XML generator parameter `milimo`, as the fcp_xml adapter reads it into metadata."""
-    parameters = plain(generator.metadata.get("fcp_xml", {})).get("parameter", [])
+    parameters = plain(entry(generator.metadata, "fcp_xml", {})).get("parameter", [])
     for parameter in parameters if isinstance(parameters, list) else [parameters]:
         if isinstance(parameter, dict) and parameter.get("parameterid") == FCP_PARAMETER_ID:
             return parameter.get("value")

@@ -490,9 +490,7 @@ def plan_import(timeline: otio.schema.Timeline, shots: ShotDefaults, base_dir: s
 
 
 def _metadata(item: otio.core.SerializableObject, namespace: str) -> dict[str, Any]:
-    if namespace not in item.metadata:
-        return {}
-    found = conventions.plain(item.metadata[namespace])
+    found = conventions.plain(conventions.entry(item.metadata, namespace, {}))
     return dict(found) if isinstance(found, dict) else {}
 
 
@@ -542,7 +540,7 @@ class _Planner:
             position += duration
             if isinstance(item, otio.schema.Clip):
                 self.clip(item, channel, first, last - first, audio, f"{where}, clip {item.name!r}")
-                for marker in item.markers:
+                for marker in conventions.elements_of(item.markers):
                     self.marker(marker, first - round(item.trimmed_range().start_time.value_rescaled_to(self.rate)))
             elif not isinstance(item, otio.schema.Gap):
                 skipped.add(f"its nested {type(item).__name__.lower()}s are not imported (left as gaps)")

@@ -281,7 +281,12 @@ class OtioTests(unittest.TestCase):
         tracks = {
             otio.schema.TrackKind.Video: [
                 [movie_clip("A", MOVIE, 0, 10), movie_clip("B", MOVIE, 5, 8), movie_clip("Lost 1", lost, 0, 4)],
-                [otio.schema.Gap(duration=otio.opentime.RationalTime(3, 24)), movie_clip("C", MOVIE, -2, 6)],
+                [
+                    otio.schema.Gap(duration=otio.opentime.RationalTime(3, 24)),
+                    movie_clip("C", MOVIE, -2, 6),
+                    movie_clip("Whole", MOVIE, 0, 24),
+                    movie_clip("Held", MOVIE, 20, 8),  # its last frame held for 4 more
+                ],
                 [movie_clip("D", MOVIE, 20, 4), movie_clip("Lost 2", lost, 1, 3)],
             ],
             otio.schema.TrackKind.Audio: [[movie_clip("A sound", MOVIE, 0, 10), movie_clip("B sound", MOVIE, 5, 8)]],
@@ -294,7 +299,7 @@ class OtioTests(unittest.TestCase):
         report = timeline_otio.import_timeline(timeline, self.scene)
         self.assertEqual(report.missing_files, [str(lost)])
         self.assertEqual(len(report.warnings), 0 if HAS_SOUND else 2)  # bpy 4.2 from PyPI has no audio
-        self.assertEqual(report.strips, 8 if HAS_SOUND else 6)
+        self.assertEqual(report.strips, 10 if HAS_SOUND else 8)
         if HAS_SOUND:
             self.assertEqual(len(bpy.data.sounds) - sounds, 1)  # the file was opened once for both sound strips
         placed = {strip.name: strip for strip in compat.top_strips(self.scene)}
@@ -309,6 +314,8 @@ class OtioTests(unittest.TestCase):
                 "B": (1, 11, 19, 5),
                 "Lost 1": (1, 19, 23, 0),
                 "C": (2, 4, 10, -2),
+                "Whole": (2, 10, 34, 0),
+                "Held": (2, 34, 42, 20),
                 "D": (3, 1, 5, 20),
                 "Lost 2": (3, 5, 8, 1),
             }
