@@ -15,7 +15,7 @@ Among thousands of strips, each split, move, trim or rename makes Blender walk a
 - from the file's first frame to before its last: the left part of a split at its length; the right part is the
   template from then on;
 - any other (frames held before the file's first or after its last, or the whole file): the right part of a split
-  at the first frame, moved beyond the templates, trimmed there.
+  after the file's first frame, moved beyond the templates and trimmed there.
 Then the piece is moved to its frame and the template extended back to the whole file. Blender pushes a strip that
 would cover another to a free channel, so nothing is ever moved or extended onto another strip: the template waits
 for the piece to leave, each channel has templates of its own (the first opened, the others split off it) so that
