@@ -127,6 +127,22 @@ def test_a_generator_without_a_request_and_a_clip_without_a_duration():
         find_placeholders(one_track(too_long))
 
 
+def test_metadata_is_read_without_iterating_or_missing_into_otio_containers():
+    clip = otio.schema.Clip(
+        name="Take",
+        metadata={"milimo": {"seed": 7, "tags": ["night", {"lens": 35}]}, "empty": {}},
+        markers=[otio.schema.Marker(name="cue")],
+    )
+    assert sorted(conventions.keys_of(clip.metadata)) == ["empty", "milimo"]
+    assert conventions.entry(clip.metadata, "cmx_3600", {}) == {}
+    assert conventions.entry(clip.metadata, "absent") is None
+    assert conventions.plain(conventions.entry(clip.metadata, "milimo")) == {"seed": 7, "tags": ["night", {"lens": 35}]}
+    assert conventions.plain(clip.metadata) == {"milimo": {"seed": 7, "tags": ["night", {"lens": 35}]}, "empty": {}}
+    assert [marker.name for marker in conventions.elements_of(clip.markers)] == ["cue"]
+    assert conventions.elements_of(clip.metadata["milimo"]["tags"])[0] == "night"
+    assert conventions.entry({"a": 1}, "a") == 1 and conventions.keys_of({}) == []  # plain dicts read the same
+
+
 def test_only_animatic_and_video_requests_make_placeholders():
     with pytest.raises(InvalidArgument, match="animatic or video request"):
         conventions.make_placeholder("Still", jobs_pb2.JobRequest(image=jobs_pb2.ImageRequest()), t(12))
