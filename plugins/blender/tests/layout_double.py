@@ -47,7 +47,7 @@ class RecordingLayout:
         return [
             call
             for call in self.calls
-            if call.function == function and all(call.arguments.get(k) == v for k, v in arguments.items())
+            if call.function == function and all(call.arguments.get(key) == value for key, value in arguments.items())
         ]
 
     def texts(self) -> list[str]:
