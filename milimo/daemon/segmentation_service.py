@@ -109,7 +109,7 @@ class SegmentationService:
         self._sessions: dict[str, _SessionRecord] = {}
 
     @property
-    def _lane(self) -> CallTarget:
+    def _calls(self) -> CallTarget:
         return self.dispatcher.calls
 
     # ---- still images -------------------------------------------------------------------------
@@ -120,7 +120,7 @@ class SegmentationService:
         source, width, height = await self._image(image)
         points, box, text = _checked_prompt(prompt, config, width, height)
         args = {"model": model, "image": source, "points": points, "box": box, "text": text}
-        return await self._lane.call("segment", args, wait_s=wait_s)
+        return await self._calls.call("segment", args, wait_s=wait_s)
 
     async def detect(self, model: str, image: ImageRef, text: str, threshold: float, wait_s: float) -> dict[str, Any]:
         """Every object matching `text` above `threshold` (0 means 0.5), best first (SAM 3 only)."""
@@ -133,7 +133,7 @@ class SegmentationService:
         validation.real_range("threshold", threshold, 0.0, 1.0)
         source, _, _ = await self._image(image)
         args = {"model": model, "image": source, "text": text, "threshold": threshold or 0.5}
-        return await self._lane.call("detect", args, wait_s=wait_s)
+        return await self._calls.call("detect", args, wait_s=wait_s)
 
     # ---- tracking sessions --------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class SegmentationService:
             "fps": fps,
             "idle_timeout_s": float(timeout),
         }
-        summary = await self._lane.call("start_session", args, wait_s=wait_s)
+        summary = await self._calls.call("start_session", args, wait_s=wait_s)
         record = _SessionRecord(
             session_id,
             model,
@@ -170,7 +170,7 @@ class SegmentationService:
             summary["width"],
             summary["height"],
             float(timeout),
-            self._lane.worker_generation,
+            self._calls.worker_generation,
             time.monotonic(),
         )
         self._sessions[session_id] = record
@@ -202,7 +202,7 @@ class SegmentationService:
         {done, total[, frame_index, objects]}."""
         record = self._record(session_id)
         try:
-            async for payload in self._lane.stream("propagate", {"session_id": session_id}, wait_s=wait_s):
+            async for payload in self._calls.stream("propagate", {"session_id": session_id}, wait_s=wait_s):
                 yield payload
         except NotFound:
             self._sessions.pop(session_id, None)
@@ -257,7 +257,7 @@ class SegmentationService:
         with self._scratch() as folder:
             path = folder / f"{track_asset_id}-matte.mp4"
             args = {"track": str(self.media.blob_path(asset.sha256)), "object_ids": list(object_ids), "path": str(path)}
-            media = await self._lane.call("export_matte", args, wait_s=wait_s)
+            media = await self._calls.call("export_matte", args, wait_s=wait_s)
             media["track_asset_id"] = track_asset_id
             return await self._adopt(path, "video/mp4", path.name, project_id, media)
 
@@ -310,14 +310,14 @@ class SegmentationService:
         record = self._sessions.get(session_id)
         if record is None:
             raise NotFound("tracking session", session_id[:100])
-        if record.generation != self._lane.worker_generation:
+        if record.generation != self._calls.worker_generation:
             del self._sessions[session_id]
             raise SessionEnded(session_id, "the worker restarted")
         return record
 
     async def _on_session(self, record: _SessionRecord, method: str, args: dict[str, Any], wait_s: float) -> Any:
         try:
-            return await self._lane.call(method, args, wait_s=wait_s)
+            return await self._calls.call(method, args, wait_s=wait_s)
         except NotFound:  # the worker closed it (idle, or its model was unloaded)
             self._sessions.pop(record.id, None)
             raise

@@ -128,14 +128,11 @@ class WorkerFiles:
         """A fresh dir for the job holding the cached ones of its inputs (sha256 -> size), which count as just
         used; which the daemon must send, and room made for them. A worker runs one job at a time, so other job
         dirs are leftovers; an interactive call's ("call-…") may be in use beside the job."""
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"name: {name!r} must be a plain directory name")
-        own = self.own_dir
-        for leftover in own.iterdir():
+        job = self._job_dir(name)
+        for leftover in job.parent.iterdir():
             if not (leftover.name.startswith(CALL_PREFIX) or name.startswith(CALL_PREFIX)):
                 shutil.rmtree(leftover, ignore_errors=True)
         remove_orphans(self._root)
-        job = own / name
         (job / "inputs").mkdir(parents=True)
         (job / "scratch").mkdir()
         missing = {}
