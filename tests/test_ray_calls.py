@@ -1,5 +1,6 @@
-"""Interactive segmentation and tracking sessions with the Ray executor: one GPU worker answers them, by the data
-directory's paths where its host shares it, else with the files sent over and fetched back.
+"""Interactive segmentation and tracking sessions with the Ray executor: spread over the GPU workers, each session
+kept by the worker that started it, by the data directory's paths where its host shares it, else with the files
+sent over and fetched back.
 
 The Ray cluster (a head started by the module, two declared GPUs), the queue (real SQLite), the media store and the
 tiny SAM 2 checkpoint are real; the calls go through the same SegmentationService the gRPC servicer uses.
@@ -57,7 +58,7 @@ def segmentation(queue: Queue) -> SegmentationService:
 
 
 def local_lane_started(queue: Queue) -> bool:
-    return queue.dispatcher.lanes[ACCELERATOR_LANE].worker_generation is not None
+    return queue.dispatcher.lanes[ACCELERATOR_LANE].generation is not None
 
 
 CLICK = Prompt(points=[(20.0, 28.0, 1)])
@@ -156,3 +157,64 @@ def test_a_tracking_session_ends_with_the_worker_that_holds_it(on_ray):
     again = on_ray.call(service.start_tracking("tiny-sam2", session.asset_id, idle_timeout_s=60, wait_s=60))
     assert on_ray.call(service.add_prompt(again.id, 0, 1, CLICK, wait_s=60))["object_id"] == 1
     assert not local_lane_started(on_ray)
+
+
+def test_calls_are_spread_over_the_workers_and_each_session_stays_with_its_own(on_ray):
+    service = segmentation(on_ray)
+    wait_until(lambda: all(slot.state == "ready" for slot in executor(on_ray).slots))
+    clip, picture = add_clip(on_ray), add_picture(on_ray)
+    first = on_ray.call(service.start_tracking("tiny-sam2", clip, idle_timeout_s=60, wait_s=60))
+    on_ray.call(service.add_prompt(first.id, 0, 1, CLICK, wait_s=60))
+
+    async def while_propagating() -> tuple[dict[str, Any], Any]:
+        """A still segmented and a second session started while the first session's propagation is in flight."""
+        async with contextlib.aclosing(service.propagate(first.id, wait_s=60)) as payloads:
+            await anext(payloads)
+            still = await service.segment("tiny-sam2", ImageRef(picture), CLICK, wait_s=60)
+            second = await service.start_tracking("tiny-sam2", clip, idle_timeout_s=60, wait_s=60)
+            return still, second
+
+    still, second = on_ray.call(while_propagating())
+    assert still["masks"]
+    holders = [states for states in executor(on_ray).worker_states() if "tiny-sam2" in states]
+    assert len(holders) == 2  # the other worker loaded the model for the calls made meanwhile
+
+    ray.kill(executor(on_ray).slots[0].actor, no_restart=True)  # one of the two sessions goes with it
+    wait_until(lambda: executor(on_ray).slots[0].state != "ready")
+    ended = []
+    for session in (first, second):
+        try:
+            assert on_ray.call(service.add_prompt(session.id, 0, 2, CLICK, wait_s=60))["object_id"] == 2
+        except SessionEnded:
+            ended.append(session.id)
+    assert len(ended) == 1  # the session on the other worker still answers there
+
+
+def test_a_new_call_goes_to_the_least_busy_ready_worker():
+    from milimo.daemon.executors.ray_calls import RayCalls, SlotCalls
+    from milimo.daemon.executors.ray_slots import GpuSlot
+
+    def slot(index: int, **state: Any) -> GpuSlot:
+        return GpuSlot(index, state=state.pop("state", "ready"), media=state.pop("media", "shared"), **state)
+
+    local = object()
+    slots = [
+        slot(0, calls=1, model_states={"tiny-sam2": "on_accelerator"}),
+        slot(1, busy=True, model_states={"tiny-sam2": "in_ram"}),
+        slot(2),
+        slot(3, media="transfer"),
+        slot(4, state="starting"),
+    ]
+    calls = RayCalls(lambda: slots, local)  # type: ignore[arg-type]
+
+    def picked(model: str) -> int | object:
+        worker = calls.pick(model)
+        return worker.slot.index if isinstance(worker, SlotCalls) else worker
+
+    assert picked("tiny-sam2") == 1  # fewest calls in flight, then holding the model, even beside a job
+    assert picked("") == 2  # without a job, then sharing the data directory
+    slots[2].calls = slots[3].calls = 1
+    assert picked("") == 1
+    for each in slots:
+        each.state = "starting"
+    assert picked("tiny-sam2") is local  # no worker ready: the daemon's own lane

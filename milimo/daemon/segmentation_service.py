@@ -2,12 +2,12 @@
 
 Requests are checked here against the catalogue (which model, which asset, inside the picture, which frame), so
 errors name the request's field without a trip to the worker. The work itself runs as calls
-(`milimo.tasks.interactive`) in the accelerator lane's worker, or a Ray GPU worker (`Dispatcher.calls`); files it
+(`milimo.tasks.interactive`) in the accelerator lane's worker, or a Ray GPU worker (`Dispatcher.calls` picks); files it
 writes (saved tracks, mattes) become assets here, adopted into the media store and recorded in one transaction, as
 job outputs are.
 
-The daemon remembers which worker holds each tracking session: after a worker restart the session is gone, and a
-call on it says so.
+The daemon remembers which worker holds each tracking session, and sends the session's calls there: after that
+worker restarts the session is gone, and a call on it says so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from milimo import validation
 from milimo.config import ModelConfig
-from milimo.daemon.jobs.calls import CallTarget
+from milimo.daemon.jobs.calls import CallTarget, CallWorker
 from milimo.daemon.jobs.dispatcher import Dispatcher
 from milimo.daemon.jobs.model import new_id
 from milimo.daemon.media_store import MediaStore, sha256_of
@@ -84,7 +84,8 @@ class _SessionRecord:
     width: int
     height: int
     idle_timeout_s: float
-    generation: Hashable | None  # which worker holds it (`CallTarget.worker_generation`)
+    worker: CallWorker  # which worker holds it
+    generation: Hashable | None  # which start of that worker
     last_used: float
 
     def view(self, summary: dict[str, Any]) -> SessionView:
@@ -120,7 +121,7 @@ class SegmentationService:
         source, width, height = await self._image(image)
         points, box, text = _checked_prompt(prompt, config, width, height)
         args = {"model": model, "image": source, "points": points, "box": box, "text": text}
-        return await self._calls.call("segment", args, wait_s=wait_s)
+        return await self._calls.pick(model).call("segment", args, wait_s=wait_s)
 
     async def detect(self, model: str, image: ImageRef, text: str, threshold: float, wait_s: float) -> dict[str, Any]:
         """Every object matching `text` above `threshold` (0 means 0.5), best first (SAM 3 only)."""
@@ -133,7 +134,7 @@ class SegmentationService:
         validation.real_range("threshold", threshold, 0.0, 1.0)
         source, _, _ = await self._image(image)
         args = {"model": model, "image": source, "text": text, "threshold": threshold or 0.5}
-        return await self._calls.call("detect", args, wait_s=wait_s)
+        return await self._calls.pick(model).call("detect", args, wait_s=wait_s)
 
     # ---- tracking sessions --------------------------------------------------------------------
 
@@ -161,7 +162,8 @@ class SegmentationService:
             "fps": fps,
             "idle_timeout_s": float(timeout),
         }
-        summary = await self._calls.call("start_session", args, wait_s=wait_s)
+        worker = self._calls.pick(model)
+        summary = await worker.call("start_session", args, wait_s=wait_s)
         record = _SessionRecord(
             session_id,
             model,
@@ -170,7 +172,8 @@ class SegmentationService:
             summary["width"],
             summary["height"],
             float(timeout),
-            self._calls.worker_generation,
+            worker,
+            worker.generation,
             time.monotonic(),
         )
         self._sessions[session_id] = record
@@ -202,7 +205,7 @@ class SegmentationService:
         {done, total[, frame_index, objects]}."""
         record = self._record(session_id)
         try:
-            async for payload in self._calls.stream("propagate", {"session_id": session_id}, wait_s=wait_s):
+            async for payload in record.worker.stream("propagate", {"session_id": session_id}, wait_s=wait_s):
                 yield payload
         except NotFound:
             self._sessions.pop(session_id, None)
@@ -257,7 +260,7 @@ class SegmentationService:
         with self._scratch() as folder:
             path = folder / f"{track_asset_id}-matte.mp4"
             args = {"track": str(self.media.blob_path(asset.sha256)), "object_ids": list(object_ids), "path": str(path)}
-            media = await self._calls.call("export_matte", args, wait_s=wait_s)
+            media = await self._calls.pick("").call("export_matte", args, wait_s=wait_s)
             media["track_asset_id"] = track_asset_id
             return await self._adopt(path, "video/mp4", path.name, project_id, media)
 
@@ -310,14 +313,14 @@ class SegmentationService:
         record = self._sessions.get(session_id)
         if record is None:
             raise NotFound("tracking session", session_id[:100])
-        if record.generation != self._calls.worker_generation:
+        if record.generation != record.worker.generation:
             del self._sessions[session_id]
             raise SessionEnded(session_id, "the worker restarted")
         return record
 
     async def _on_session(self, record: _SessionRecord, method: str, args: dict[str, Any], wait_s: float) -> Any:
         try:
-            return await self._calls.call(method, args, wait_s=wait_s)
+            return await record.worker.call(method, args, wait_s=wait_s)
         except NotFound:  # the worker closed it (idle, or its model was unloaded)
             self._sessions.pop(record.id, None)
             raise

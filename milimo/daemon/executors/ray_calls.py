@@ -1,9 +1,11 @@
-"""Interactive calls (segmentation, tracking sessions) on a Ray cluster: one GPU worker answers them all.
+"""Interactive calls (segmentation, tracking sessions) on a Ray cluster, spread over the ready GPU workers.
 
-On one host the accelerator lane's worker answers every call beside its jobs; on Ray one GPU worker does, so a
-tracking session, which lives in that worker's memory, stays with it. It is the first ready worker, one that shares
-the daemon's data directory if any does, kept until its actor dies or its slot is retired; with no worker ready,
-calls run in the daemon's own accelerator lane, as without Ray.
+Each new call, or new tracking session, goes to the ready worker with the fewest calls in flight (a worker answers
+its calls one at a time, beside its jobs); among equals, to one that holds the call's model, then one without a
+job, then one that shares the daemon's data directory. A tracking session lives in the memory of the worker that
+started it, so its later calls go to that worker (the segmentation service keeps the `SlotCalls` it was given);
+once the slot's actor dies or the slot is retired, the session is gone. With no worker ready, calls run in the
+daemon's own accelerator lane, as without Ray.
 
 Calls name files in the data directory (the picture, the clip, where to write a track or a matte:
 `interactive.FILES_READ` and `FILES_WRITTEN`). A worker that shares the directory uses those paths; any other gets
@@ -26,7 +28,7 @@ from milimo.daemon.executors.ray_media import JobTransfer, TransferError
 from milimo.daemon.executors.ray_slots import READY, SHARED, TRANSFER, GpuSlot
 from milimo.daemon.executors.ray_worker_files import CALL_PREFIX
 from milimo.daemon.jobs import protocol
-from milimo.daemon.jobs.calls import CallTarget
+from milimo.daemon.jobs.calls import CallTarget, CallWorker
 from milimo.errors import Unavailable
 from milimo.tasks.interactive import FILES_READ, FILES_WRITTEN
 
@@ -34,36 +36,40 @@ Reply = protocol.CallProgress | protocol.CallResult
 
 
 class RayCalls(CallTarget):
-    def __init__(self, slots: Callable[[], list[GpuSlot]], local: CallTarget) -> None:
+    def __init__(self, slots: Callable[[], list[GpuSlot]], local: CallWorker) -> None:
         self._slots = slots  # the executor's slots as they are now
         self._local = local
-        self._chosen: GpuSlot | None = None
 
-    def _answering(self) -> GpuSlot | None:
-        """The GPU worker that answers calls now (None: the local lane does)."""
-        chosen = self._chosen
-        if chosen is None or chosen.state != READY or chosen not in self._slots():
-            ready = [slot for slot in self._slots() if slot.state == READY]
-            self._chosen = chosen = next((slot for slot in ready if slot.media == SHARED), ready[0] if ready else None)
-        return chosen
+    def pick(self, model: str) -> CallWorker:
+        ready = [slot for slot in self._slots() if slot.state == READY]
+        if not ready:
+            return self._local
+
+        def preference(slot: GpuSlot) -> tuple[int, bool, bool, bool, int]:
+            return slot.calls, not slot.holds(model), slot.busy, slot.media != SHARED, slot.index
+
+        return SlotCalls(min(ready, key=preference), self._slots)
+
+
+class SlotCalls(CallWorker):
+    """Calls to one GPU worker: the actor its slot has now."""
+
+    def __init__(self, slot: GpuSlot, slots: Callable[[], list[GpuSlot]]) -> None:
+        self.slot = slot
+        self._slots = slots
 
     @property
-    def worker_generation(self) -> Hashable | None:
-        slot = self._answering()
-        if slot is None:
-            local = self._local.worker_generation
-            return None if local is None else ("local", local)
-        return ("ray", slot.index, slot.incarnation)
+    def generation(self) -> Hashable | None:
+        slot = self.slot
+        return slot.incarnation if slot.state == READY and slot in self._slots() else None
 
     async def exchange(self, method: str, args: dict[str, Any], wait_s: float) -> AsyncIterator[Reply]:
-        slot = self._answering()
-        if slot is None:
-            async with contextlib.aclosing(self._local.exchange(method, args, wait_s)) as replies:
-                async for reply in replies:
-                    yield reply
-            return
+        slot = self.slot
+        if self.generation is None:
+            raise Unavailable(f"the Ray {slot.name} stopped; try again")
         call_id = uuid.uuid4().hex
         transfer = _quiet_transfer(slot, call_id) if slot.media == TRANSFER else None
+        slot.calls += 1
         try:
             written: dict[str, Path] = {}
             if transfer is not None:
@@ -79,6 +85,7 @@ class RayCalls(CallTarget):
         except TransferError as error:
             raise Unavailable(f"{error}; try again") from error
         finally:
+            slot.calls -= 1
             if transfer is not None:
                 await transfer.drop_job()
 

@@ -2,9 +2,9 @@
 
 The daemon stays the only owner of the queue, the database and the media store: it claims a job only when an
 actor is free, streams the actor's events into the job's events, and records the outcome. CPU-lane jobs stay
-on this host's local lane; interactive calls go to one GPU worker (`RayCalls`). An actor that dies (its process,
-its node) interrupts its job, which goes back to the queue under the usual attempt and quarantine rules, and a
-replacement actor takes its GPU.
+on this host's local lane; interactive calls are spread over the GPU workers (`RayCalls`). An actor that dies
+(its process, its node) interrupts its job, which goes back to the queue under the usual attempt and quarantine
+rules, and a replacement actor takes its GPU.
 
 Media: an actor whose node sees the daemon's data directory at the same path reads inputs and writes results
 there; any other gets them in chunks from the daemon and sends its results back (`ray_media`, `JobTransfer`).

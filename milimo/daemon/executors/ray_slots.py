@@ -31,6 +31,7 @@ class GpuSlot(Slot):
     killed_for_cancel: bool = False
     bring_up: asyncio.Task | None = None  # placing and probing a new actor, while STARTING
     incarnation: int = 0  # how many actors the slot has had: a new one holds none of the old one's sessions
+    calls: int = 0  # interactive calls in flight
 
     def take(self, actor: Any) -> None:
         """Make `actor` the slot's actor (a first one, or a replacement)."""

@@ -1,9 +1,10 @@
 """Interactive calls to a worker (segmentation, tracking sessions): what the segmentation service calls through.
 
-A call target is the local accelerator lane's worker process, or a Ray GPU worker (`ray_calls.RayCalls`). Each
-implements `exchange`, which sends one call and yields its replies, ending with its result; `call` and `stream`
-are built on it. `worker_generation` names the worker that answers now: a tracking session lives in that worker's
-memory, so a change means the session is gone.
+A call target picks the worker for each new call or tracking session: the local accelerator lane's worker process
+(the lane is its own target), or one of the Ray GPU workers (`ray_calls.RayCalls`). A worker implements
+`exchange`, which sends one call and yields its replies, ending with its result; `call` and `stream` are built on
+it. Its `generation` names which start of that worker is alive: a tracking session lives in the memory of the
+worker that started it, so its calls go to that worker, and a change of generation means the session is gone.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 from milimo.daemon.jobs import protocol
 
 
-class CallTarget:
+class CallWorker:
     @property
-    def worker_generation(self) -> Hashable | None:
-        """Which worker answers calls now (None: none is running yet)."""
+    def generation(self) -> Hashable | None:
+        """Which start of this worker is alive now (None: none is); a restart changes it."""
         raise NotImplementedError
 
     def exchange(
@@ -41,3 +42,9 @@ class CallTarget:
             async for reply in replies:
                 if isinstance(reply, protocol.CallProgress):
                     yield reply.payload
+
+
+class CallTarget:
+    def pick(self, model: str) -> CallWorker:
+        """The worker for a new call, or a new tracking session, on `model` ("" for none)."""
+        raise NotImplementedError

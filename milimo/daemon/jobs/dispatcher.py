@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from milimo.daemon.jobs import protocol
-from milimo.daemon.jobs.calls import CallTarget
+from milimo.daemon.jobs.calls import CallTarget, CallWorker
 from milimo.daemon.jobs.model import EventType, JobRecord
 from milimo.daemon.jobs.service import JobService
 from milimo.daemon.jobs.worker import WorkerExited, WorkerProcess
@@ -103,7 +103,7 @@ class _PendingCall:
     replies: asyncio.Queue[protocol.CallProgress | protocol.CallResult]
 
 
-class Lane(CallTarget):
+class Lane(CallWorker, CallTarget):
     def __init__(self, name: str, service: JobService, media: MediaStore, dispatcher: Dispatcher) -> None:
         self.name = name
         self._service = service
@@ -140,9 +140,12 @@ class Lane(CallTarget):
             return self._worker
 
     @property
-    def worker_generation(self) -> int | None:
+    def generation(self) -> int | None:
         """Which start of this lane's worker is alive now (None: none is); a restart changes it."""
         return self._generation if self._worker is not None and self._worker.alive else None
+
+    def pick(self, model: str) -> CallWorker:
+        return self  # one worker answers every call beside the lane's jobs
 
     def _route(self, generation: int, message: protocol.WorkerMessage | WorkerExited) -> None:
         """Replies to calls go to their callers and model states are kept; job events and exits go to the relay."""
