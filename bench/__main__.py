@@ -21,6 +21,7 @@ from bench import (
     job_overhead,
     list_jobs,
     model_switch,
+    ray_busy_calls,
     ray_calls,
     ray_dispatch,
     screenplay,
@@ -47,6 +48,7 @@ BENCHMARKS = {
         fill,
         ray_dispatch,
         ray_calls,
+        ray_busy_calls,
     )
 }
 
