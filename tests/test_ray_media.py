@@ -205,7 +205,7 @@ def test_transfers_show_as_progress(on_transfer, monkeypatch):
         assert done == total  # "…: 12 kB of 12 kB": all of it
 
 
-def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_runs_again(on_transfer, monkeypatch):
+def test_results_cut_off_by_a_dying_worker_are_fetched_again_not_rendered_again(on_transfer, monkeypatch):
     monkeypatch.setattr(ray_media, "CHUNK_BYTES", 64)  # many chunks, so the worker dies in the middle
     reads = []
 
@@ -224,6 +224,9 @@ def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_
     states = [(event.data["status"], event.data.get("reason", "")) for event in events if event.type == EventType.STATE]
     interrupted = [reason for status, reason in states if status == "interrupted"]
     assert len(interrupted) == 1 and "died" in interrupted[0] and done.attempts == 2
+    logs = [event.data["message"] for event in events if event.type == EventType.LOG]
+    assert len([m for m in logs if m.startswith("running on")]) == 1  # rendered once
+    assert len([m for m in logs if m.startswith("fetching the results of attempt 1 again")]) == 1
     assert reads.count(0) == 2 and len(reads) > 3  # a pull cut off after its first chunk, then a whole one
     assets = on_transfer.call(
         on_transfer.db.read(
@@ -232,6 +235,7 @@ def test_a_worker_that_dies_while_results_come_back_leaves_no_asset_and_the_job_
     )
     assert [asset.id for _, asset in assets] == done.result_asset_ids  # the cut-off attempt left nothing
     wait_until(lambda: not list(on_transfer.media.scratch.iterdir()))
+    assert not list(host_root(worker_files_parent()).glob(f"workers/*/{job.id}-*"))  # nor on the worker's host
 
 
 def test_a_send_cut_off_by_a_dying_worker_goes_on_where_it_stopped(on_transfer, monkeypatch):
@@ -407,6 +411,31 @@ def test_job_dirs_of_workers_that_are_gone_are_removed(tmp_path):
     WorkerFiles(tmp_path).new_job("j-1-1", {})
     assert sorted(path.name for path in workers.iterdir()) == sorted(["1", str(os.getpid())])
     zombie.wait()
+
+
+def test_results_of_a_worker_that_is_gone_are_kept_a_while_for_another_worker_to_adopt(tmp_path, monkeypatch):
+    gone = WorkerFiles(tmp_path)
+    gone_dir = gone.own_dir.with_name(str(dead_pid()))  # as if another process, now dead, had made them
+    gone.own_dir.rename(gone_dir)
+    for name in ("j-1-1", "j-2-1", "j-3-1"):
+        (gone_dir / name / "scratch").mkdir(parents=True)
+        (gone_dir / name / "scratch" / "out.png").write_bytes(name.encode())
+    gone.keep_results(gone_dir / "j-1-1" / "scratch")  # refused: not its own dir
+    files = WorkerFiles(tmp_path)
+    files.keep_results(files.own_dir / "j-1-1" / "scratch")  # nothing there yet: nothing to keep
+    for name in ("j-1-1", "j-3-1"):
+        (gone_dir / name / ray_worker_files.FINISHED).touch()  # what `keep_results` leaves in a job's dir
+    stale = time.time() - ray_worker_files.KEEP_RESULTS_S - 1
+    os.utime(gone_dir / "j-3-1" / ray_worker_files.FINISHED, (stale, stale))
+
+    files.new_job("j-4-1", {})  # removes what workers that are gone left, but for results still worth fetching
+    assert sorted(path.name for path in gone_dir.iterdir()) == ["j-1-1"]
+    assert files.adopt_results("j-2-1") is None and files.adopt_results("j-9-1") is None
+    scratch = Path(files.adopt_results("j-1-1"))
+    assert scratch == files.own_dir / "j-1-1" / "scratch" and not gone_dir.exists()
+    assert files.describe_output(str(scratch / "out.png")) == (5, hashlib.sha256(b"j-1-1").hexdigest())
+    with pytest.raises(ValueError, match="plain directory name"):
+        files.adopt_results("../j-1-1")
 
 
 # ---- the setting -----------------------------------------------------------------------------

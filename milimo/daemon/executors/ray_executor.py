@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -28,6 +31,7 @@ from milimo.daemon.executors.ray_calls import RayCalls
 from milimo.daemon.executors.ray_media import JobTransfer, TransferCancelled, TransferError
 from milimo.daemon.executors.ray_pool import GpuPool
 from milimo.daemon.executors.ray_slots import READY, TRANSFER, GpuSlot
+from milimo.daemon.executors.ray_worker_files import KEEP_RESULTS_S
 from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.dispatcher import Dispatcher, LocalExecutor, merged_model_states, relay_event, settle_finished
 from milimo.daemon.jobs.model import JobRecord
@@ -36,6 +40,31 @@ from milimo.tasks.registry import ACCELERATOR_LANE, CPU_LANE
 from milimo.v1 import jobs_pb2
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeftResults:
+    """A succeeded job attempt's results on a worker that died while the daemon fetched them: still on the disk of
+    its host (`ray_worker_files.KEEP_RESULTS_S`), where a worker on that node can adopt them."""
+
+    node: str
+    attempt: int
+    finished: protocol.JobFinished  # its outputs at their paths under `scratch`
+    scratch: Path  # the attempt's scratch dir on the worker
+    since: float  # monotonic
+
+    @property
+    def name(self) -> str:
+        """The attempt's job dir on the worker (`JobTransfer.scratch_name`)."""
+        return f"{self.finished.job_id}-{self.attempt}"
+
+    def moved_to(self, scratch: Path) -> protocol.JobFinished:
+        """`finished` with its outputs under `scratch` instead."""
+        outputs = tuple(
+            dataclasses.replace(output, path=scratch / output.path.relative_to(self.scratch))
+            for output in self.finished.outputs
+        )
+        return dataclasses.replace(self.finished, outputs=outputs)
 
 
 def model_of(job: JobRecord) -> str:
@@ -55,6 +84,7 @@ class RayExecutor:
         self._tasks: set[asyncio.Task] = set()
         self._pool = GpuPool(address, dispatcher.settings, self._media.root, media, self._wake.set)
         self.calls = RayCalls(lambda: self.slots, dispatcher.lanes[ACCELERATOR_LANE])
+        self._left: dict[str, LeftResults] = {}  # by job id
 
     @property
     def slots(self) -> list[GpuSlot]:
@@ -132,7 +162,9 @@ class RayExecutor:
         job = await self._service.claim_next(ACCELERATOR_LANE)
         if job is None:
             return False
-        slot = choose(free, model_of(job))
+        left = self._left.get(job.id)
+        by_results = [slot for slot in free if left and slot.node == left.node and slot.media == TRANSFER]
+        slot = choose(by_results or free, model_of(job))  # a worker beside results left by a dead one fetches them
         assert slot is not None  # the lock kept every slot in `free` free
         slot.busy, slot.job_id, slot.killed_for_cancel = True, job.id, False
         self._spawn(self._execute(slot, job), f"ray-job-{job.id}")
@@ -158,23 +190,42 @@ class RayExecutor:
             await self._service.fail(job, str(error))
             return
         record = functools.partial(relay_event, self._service)
-        how = "inputs sent to it" if slot.media == TRANSFER else "media shared"
-        await record(protocol.Log(job.id, "info", f"running on {slot.name} (node {slot.node[:8]}, {how})"))
         scratch = self._media.scratch_dir(job.id, job.attempts)
-        transfer = JobTransfer(slot.actor, slot.name, job.id, job.attempts, record) if slot.media == TRANSFER else None
+        left = self._left.pop(job.id, None)
+        transfer: JobTransfer | None = None
+        fetching: LeftResults | None = None  # what this attempt leaves on the worker's host, should the worker die
         try:
-            if transfer is None:
-                run = protocol.RunJob(job.id, job.kind, job.request, scratch, files, facts)
-            else:
-                there, worker_scratch = await transfer.send_inputs(
-                    files, lambda: self._dispatcher.cancel_pending(job.id)
-                )
-                run = protocol.RunJob(job.id, job.kind, job.request, worker_scratch, there, facts)
-            finished = await self._follow(slot, run)
-            if transfer is not None and finished.outcome == "succeeded":
-                finished = await transfer.fetch_outputs(finished, run.scratch_dir, scratch)
+            finished = None
+            if left is not None and slot.node == left.node and slot.media == TRANSFER:
+                there = await slot.actor.adopt_results.remote(left.name)
+                if there is None:
+                    left = None  # gone (or never kept): render the job again
+                else:
+                    transfer = JobTransfer(slot.actor, slot.name, job.id, left.attempt, record)
+                    message = f"fetching the results of attempt {left.attempt} again from {slot.name}: they outlived"
+                    await record(protocol.Log(job.id, "info", f"{message} the worker that made them"))
+                    fetching = dataclasses.replace(left, scratch=Path(there), finished=left.moved_to(Path(there)))
+                    finished = await transfer.fetch_outputs(fetching.finished, fetching.scratch, scratch)
+            if finished is None:
+                how = "inputs sent to it" if slot.media == TRANSFER else "media shared"
+                await record(protocol.Log(job.id, "info", f"running on {slot.name} (node {slot.node[:8]}, {how})"))
+                if slot.media == TRANSFER:
+                    transfer = JobTransfer(slot.actor, slot.name, job.id, job.attempts, record)
+                if transfer is None:
+                    run = protocol.RunJob(job.id, job.kind, job.request, scratch, files, facts)
+                else:
+                    there_files, worker_scratch = await transfer.send_inputs(
+                        files, lambda: self._dispatcher.cancel_pending(job.id)
+                    )
+                    run = protocol.RunJob(job.id, job.kind, job.request, worker_scratch, there_files, facts)
+                finished = await self._follow(slot, run)
+                if transfer is not None and finished.outcome == "succeeded":
+                    fetching = LeftResults(slot.node, job.attempts, finished, run.scratch_dir, time.monotonic())
+                    finished = await transfer.fetch_outputs(finished, run.scratch_dir, scratch)
         except RayActorError as error:
             await self._pool.replace(slot, error, self._spawn)
+            if fetching or left:  # the results are still on the host's disk: the next attempt fetches them
+                self._leave(job.id, fetching or left)
             if slot.killed_for_cancel:
                 await self._service.cancelled(job, "cancelled; the GPU worker did not stop in time and was restarted")
             else:
@@ -190,6 +241,13 @@ class RayExecutor:
             if transfer is not None:
                 await transfer.drop_job()
         await settle_finished(self._service, job, finished)
+
+    def _leave(self, job_id: str, results: LeftResults) -> None:
+        """Remember results left on a dead worker's host, for as long as hosts keep them."""
+        now = time.monotonic()
+        for stale in [key for key, left in self._left.items() if now - left.since > KEEP_RESULTS_S]:
+            del self._left[stale]
+        self._left[job_id] = results
 
     async def _follow(self, slot: GpuSlot, run: protocol.RunJob) -> protocol.JobFinished:
         """Run the job on the slot's actor, relaying its events, until it finishes."""

@@ -80,6 +80,8 @@ class GpuWorker(WorkerFiles):
         threading.Thread(target=work, name=f"job-{job.job_id}", daemon=True).start()
         while True:
             message = self._outbox.get()
+            if isinstance(message, protocol.JobFinished) and message.outcome == "succeeded":
+                self.keep_results(job.scratch_dir)  # should this worker die while they are fetched
             yield message
             if isinstance(message, protocol.JobFinished):
                 return

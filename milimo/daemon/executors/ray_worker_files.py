@@ -8,13 +8,17 @@ host and user (under `MILIMO_RAY_FILES`, else the temp dir), shared by every wor
     milimo-ray-USER/inputs/.SHA256.PID.part        an input being received by worker PID, or a cut-off one
     milimo-ray-USER/workers/PID/JOB/inputs/SHA256  hard links to the cache: what the job reads
     milimo-ray-USER/workers/PID/JOB/scratch/       the job's results (JOB: a job attempt, or a call: "call-…")
+    milimo-ray-USER/workers/PID/JOB/.finished      the job succeeded: its results are worth fetching
 
 So a conditioning image used by many jobs crosses once per host, and a replacement worker starts with its dead
 predecessor's cache. A send cut off (the daemon or the worker died, the job was cancelled) leaves its part, which
 the next worker to need that input adopts: `part_blocks` lets the daemon check which blocks of it are right, and it
 sends only the rest. The cache holds at most `INPUT_CACHE_BYTES` (8 GiB), least recently used first out; a job's
 inputs are hard links, so evicting one (by any worker on the host) never pulls it from under a job. A worker removes
-the job dirs of workers on its host that are gone, so nothing but the bounded cache outlives its worker.
+the job dirs of workers on its host that are gone, so nothing but the bounded cache outlives its worker, except
+the results of a job that finished: a worker that dies while the daemon fetches them leaves them for
+`KEEP_RESULTS_S`, and the worker that takes the job's next attempt adopts them (`adopt_results`) instead of
+rendering the job again.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ RESUME_BLOCK_BYTES = 4 * 1024 * 1024  # the unit in which a cut-off part is chec
 ABANDONED_PART_S = 600.0  # a part nobody wrote to for this long is free to adopt or evict, whatever its owner
 OWNER_EXIT_WAIT_S = 2.0  # how long a part whose owner still runs is waited for: the owner may be exiting
 CALL_PREFIX = "call-"  # the dirs of interactive calls' files, which live beside the job's
+FINISHED = ".finished"  # in a job's dir once it succeeded
+KEEP_RESULTS_S = 3600.0  # how long a finished job's results outlive their worker, for its next attempt to fetch
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,31 @@ def host_root(parent: Path | None = None) -> Path:
 
 
 def remove_orphans(root: Path) -> None:
-    """Remove the job dirs of worker processes on this host that no longer run."""
+    """Remove the job dirs of worker processes on this host that no longer run, but for recent results."""
+    for worker in _gone_workers(root):
+        for job in worker.iterdir():
+            if not _results_kept(job):
+                shutil.rmtree(job, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            worker.rmdir()  # once empty
+
+
+def _gone_workers(root: Path) -> list[Path]:
     workers = root / "workers"
-    if workers.is_dir():
-        for entry in workers.iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid() and not _alive(int(entry.name)):
-                shutil.rmtree(entry, ignore_errors=True)
+    if not workers.is_dir():
+        return []
+    return [
+        entry
+        for entry in workers.iterdir()
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and not _alive(int(entry.name))
+    ]
+
+
+def _results_kept(job: Path) -> bool:
+    try:
+        return time.time() - (job / FINISHED).stat().st_mtime < KEEP_RESULTS_S
+    except OSError:
+        return False
 
 
 class WorkerFiles:
@@ -248,6 +273,29 @@ class WorkerFiles:
         if not inside:
             raise PermissionError(f"{path} is not in a job's scratch dir on this worker")
         return resolved
+
+    def keep_results(self, scratch: Path) -> None:
+        """Mark the results in `scratch`, one of this worker's job scratch dirs, as a finished job's."""
+        job = scratch.parent
+        if self._made and job.parent == self.own_dir and job.is_dir():  # not made: its jobs use shared media
+            with contextlib.suppress(OSError):  # a mark missing only costs a render, should the worker die
+                (job / FINISHED).touch()
+
+    def adopt_results(self, name: str) -> str | None:
+        """Take over job dir `name`'s finished results from a worker on this host that is gone; their scratch dir
+        here, or None when no such results are left."""
+        target = self._job_dir(name)
+        for worker in _gone_workers(self._root):
+            job = worker / name
+            if _results_kept(job):
+                try:
+                    job.rename(target)
+                except OSError:
+                    return None  # another worker adopted them first, or `target` is taken
+                with contextlib.suppress(OSError):
+                    worker.rmdir()  # once empty
+                return str(target / "scratch")
+        return None
 
     def drop_job(self, name: str) -> None:
         """Remove the job's dir: its results and its links to the inputs (the cache keeps them)."""
