@@ -28,7 +28,7 @@ from ray.exceptions import RayActorError
 
 from milimo.daemon.executors.placement import choose
 from milimo.daemon.executors.ray_calls import RayCalls
-from milimo.daemon.executors.ray_media import JobTransfer, TransferCancelled, TransferError
+from milimo.daemon.executors.ray_media import JobTransfer, Report, TransferCancelled, TransferError
 from milimo.daemon.executors.ray_pool import GpuPool
 from milimo.daemon.executors.ray_slots import READY, TRANSFER, GpuSlot
 from milimo.daemon.executors.ray_worker_files import KEEP_RESULTS_S
@@ -36,6 +36,7 @@ from milimo.daemon.jobs import protocol
 from milimo.daemon.jobs.dispatcher import Dispatcher, LocalExecutor, merged_model_states, relay_event, settle_finished
 from milimo.daemon.jobs.model import JobRecord
 from milimo.errors import FailedPrecondition
+from milimo.tasks.inputs import InputFile
 from milimo.tasks.registry import ACCELERATOR_LANE, CPU_LANE
 from milimo.v1 import jobs_pb2
 
@@ -58,13 +59,22 @@ class LeftResults:
         """The attempt's job dir on the worker (`JobTransfer.scratch_name`)."""
         return f"{self.finished.job_id}-{self.attempt}"
 
-    def moved_to(self, scratch: Path) -> protocol.JobFinished:
-        """`finished` with its outputs under `scratch` instead."""
+    def moved_to(self, scratch: Path) -> LeftResults:
+        """The same results in another scratch dir: where a worker that adopted them keeps them."""
         outputs = tuple(
             dataclasses.replace(output, path=scratch / output.path.relative_to(self.scratch))
             for output in self.finished.outputs
         )
-        return dataclasses.replace(self.finished, outputs=outputs)
+        return dataclasses.replace(self, finished=dataclasses.replace(self.finished, outputs=outputs), scratch=scratch)
+
+
+@dataclass
+class _Attempt:
+    """What one run of a job on a GPU worker leaves to clean up or remember, whatever stops it."""
+
+    record: Report  # records one event of the job
+    transfer: JobTransfer | None = None  # its files on the worker, dropped when it ends
+    left: LeftResults | None = None  # succeeded results on the worker's host, should the worker die
 
 
 def model_of(job: JobRecord) -> str:
@@ -189,43 +199,18 @@ class RayExecutor:
         except FailedPrecondition as error:
             await self._service.fail(job, str(error))
             return
-        record = functools.partial(relay_event, self._service)
         scratch = self._media.scratch_dir(job.id, job.attempts)
-        left = self._left.pop(job.id, None)
-        transfer: JobTransfer | None = None
-        fetching: LeftResults | None = None  # what this attempt leaves on the worker's host, should the worker die
+        attempt = _Attempt(functools.partial(relay_event, self._service), left=self._left.pop(job.id, None))
         try:
             finished = None
-            if left is not None and slot.node == left.node and slot.media == TRANSFER:
-                there = await slot.actor.adopt_results.remote(left.name)
-                if there is None:
-                    left = None  # gone (or never kept): render the job again
-                else:
-                    transfer = JobTransfer(slot.actor, slot.name, job.id, left.attempt, record)
-                    message = f"fetching the results of attempt {left.attempt} again from {slot.name}: they outlived"
-                    await record(protocol.Log(job.id, "info", f"{message} the worker that made them"))
-                    fetching = dataclasses.replace(left, scratch=Path(there), finished=left.moved_to(Path(there)))
-                    finished = await transfer.fetch_outputs(fetching.finished, fetching.scratch, scratch)
+            if attempt.left is not None and slot.node == attempt.left.node and slot.media == TRANSFER:
+                finished = await self._fetch_again(slot, job, scratch, attempt)
             if finished is None:
-                how = "inputs sent to it" if slot.media == TRANSFER else "media shared"
-                await record(protocol.Log(job.id, "info", f"running on {slot.name} (node {slot.node[:8]}, {how})"))
-                if slot.media == TRANSFER:
-                    transfer = JobTransfer(slot.actor, slot.name, job.id, job.attempts, record)
-                if transfer is None:
-                    run = protocol.RunJob(job.id, job.kind, job.request, scratch, files, facts)
-                else:
-                    there_files, worker_scratch = await transfer.send_inputs(
-                        files, lambda: self._dispatcher.cancel_pending(job.id)
-                    )
-                    run = protocol.RunJob(job.id, job.kind, job.request, worker_scratch, there_files, facts)
-                finished = await self._follow(slot, run)
-                if transfer is not None and finished.outcome == "succeeded":
-                    fetching = LeftResults(slot.node, job.attempts, finished, run.scratch_dir, time.monotonic())
-                    finished = await transfer.fetch_outputs(finished, run.scratch_dir, scratch)
+                finished = await self._render(slot, job, files, facts, scratch, attempt)
         except RayActorError as error:
             await self._pool.replace(slot, error, self._spawn)
-            if fetching or left:  # the results are still on the host's disk: the next attempt fetches them
-                self._leave(job.id, fetching or left)
+            if attempt.left is not None:  # the results are still on the host's disk: the next attempt fetches them
+                self._leave(job.id, attempt.left)
             if slot.killed_for_cancel:
                 await self._service.cancelled(job, "cancelled; the GPU worker did not stop in time and was restarted")
             else:
@@ -238,9 +223,50 @@ class RayExecutor:
             await self._service.interrupt(job.id, str(error))
             return
         finally:
-            if transfer is not None:
-                await transfer.drop_job()
+            if attempt.transfer is not None:
+                await attempt.transfer.drop_job()
         await settle_finished(self._service, job, finished)
+
+    async def _fetch_again(
+        self, slot: GpuSlot, job: JobRecord, scratch: Path, attempt: _Attempt
+    ) -> protocol.JobFinished | None:
+        """The results a dead worker on the slot's node left, adopted by the slot's worker and fetched into
+        `scratch`; None when they are gone."""
+        left = attempt.left
+        assert left is not None
+        there = await slot.actor.adopt_results.remote(left.name)
+        if there is None:
+            attempt.left = None  # gone (or never kept): render the job again
+            return None
+        attempt.left = left.moved_to(Path(there))
+        attempt.transfer = JobTransfer(slot.actor, slot.name, job.id, left.attempt, attempt.record)
+        message = f"fetching the results of attempt {left.attempt} again from {slot.name}: they outlived the worker"
+        await attempt.record(protocol.Log(job.id, "info", f"{message} that made them"))
+        return await attempt.transfer.fetch_outputs(attempt.left.finished, attempt.left.scratch, scratch)
+
+    async def _render(
+        self,
+        slot: GpuSlot,
+        job: JobRecord,
+        files: dict[str, InputFile],
+        facts: dict[str, Any],
+        scratch: Path,
+        attempt: _Attempt,
+    ) -> protocol.JobFinished:
+        """Run the job on the slot's worker, its inputs sent there and its results fetched when it lacks the data
+        directory."""
+        how = "inputs sent to it" if slot.media == TRANSFER else "media shared"
+        await attempt.record(protocol.Log(job.id, "info", f"running on {slot.name} (node {slot.node[:8]}, {how})"))
+        if slot.media != TRANSFER:
+            return await self._follow(slot, protocol.RunJob(job.id, job.kind, job.request, scratch, files, facts))
+        attempt.transfer = transfer = JobTransfer(slot.actor, slot.name, job.id, job.attempts, attempt.record)
+        there, worker_scratch = await transfer.send_inputs(files, lambda: self._dispatcher.cancel_pending(job.id))
+        run = protocol.RunJob(job.id, job.kind, job.request, worker_scratch, there, facts)
+        finished = await self._follow(slot, run)
+        if finished.outcome != "succeeded":
+            return finished
+        attempt.left = LeftResults(slot.node, job.attempts, finished, worker_scratch, time.monotonic())
+        return await transfer.fetch_outputs(finished, worker_scratch, scratch)
 
     def _leave(self, job_id: str, results: LeftResults) -> None:
         """Remember results left on a dead worker's host, for as long as hosts keep them."""
