@@ -418,7 +418,8 @@ def test_results_of_a_worker_that_is_gone_are_kept_a_while_for_another_worker_to
     gone_dir = gone.own_dir.with_name(str(dead_pid()))  # as if another process, now dead, had made them
     gone.own_dir.rename(gone_dir)
     for name in ("j-1-1", "j-2-1", "j-3-1"):
-        (gone_dir / name / "scratch").mkdir(parents=True)
+        (gone_dir / name / "inputs").mkdir(parents=True)
+        (gone_dir / name / "scratch").mkdir()
         (gone_dir / name / "scratch" / "out.png").write_bytes(name.encode())
     gone.keep_results(gone_dir / "j-1-1" / "scratch")  # refused: not its own dir
     files = WorkerFiles(tmp_path)
@@ -430,6 +431,7 @@ def test_results_of_a_worker_that_is_gone_are_kept_a_while_for_another_worker_to
 
     files.new_job("j-4-1", {})  # removes what workers that are gone left, but for results still worth fetching
     assert sorted(path.name for path in gone_dir.iterdir()) == ["j-1-1"]
+    assert not (gone_dir / "j-1-1" / "inputs").exists()  # hard links that would hold evicted inputs on the disk
     assert files.adopt_results("j-2-1") is None and files.adopt_results("j-9-1") is None
     scratch = Path(files.adopt_results("j-1-1"))
     assert scratch == files.own_dir / "j-1-1" / "scratch" and not gone_dir.exists()

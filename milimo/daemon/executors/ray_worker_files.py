@@ -92,8 +92,8 @@ def remove_orphans(root: Path) -> None:
     """Remove the job dirs of worker processes on this host that no longer run, but for recent results."""
     for worker in _gone_workers(root):
         for job in worker.iterdir():
-            if not _results_kept(job):
-                shutil.rmtree(job, ignore_errors=True)
+            kept = _results_kept(job)
+            shutil.rmtree(job / "inputs" if kept else job, ignore_errors=True)  # kept results need no inputs
         with contextlib.suppress(OSError):
             worker.rmdir()  # once empty
 
