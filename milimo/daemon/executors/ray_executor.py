@@ -28,7 +28,7 @@ from ray.exceptions import RayActorError
 
 from milimo.daemon.executors.placement import choose
 from milimo.daemon.executors.ray_calls import RayCalls
-from milimo.daemon.executors.ray_media import JobTransfer, Report, TransferCancelled, TransferError
+from milimo.daemon.executors.ray_media import JobTransfer, Report, TransferCancelled, TransferError, job_dir_name
 from milimo.daemon.executors.ray_pool import GpuPool
 from milimo.daemon.executors.ray_slots import READY, TRANSFER, GpuSlot
 from milimo.daemon.executors.ray_worker_files import KEEP_RESULTS_S
@@ -56,8 +56,8 @@ class LeftResults:
 
     @property
     def name(self) -> str:
-        """The attempt's job dir on the worker (`JobTransfer.scratch_name`)."""
-        return f"{self.finished.job_id}-{self.attempt}"
+        """The attempt's job dir on the worker."""
+        return job_dir_name(self.finished.job_id, self.attempt)
 
     def moved_to(self, scratch: Path) -> LeftResults:
         """The same results in another scratch dir: where a worker that adopted them keeps them."""

@@ -81,6 +81,11 @@ class _Progress:
             await self._report(protocol.Progress(self._job_id, -(-self._done // MB), -(-self._total // MB), message))
 
 
+def job_dir_name(job_id: str, attempt: int) -> str:
+    """The dir of one job attempt's files on a worker."""
+    return f"{job_id}-{attempt}"
+
+
 @dataclasses.dataclass(frozen=True)
 class JobTransfer:
     """One job attempt's files on one GPU worker (`actor`), named `worker` in messages ("GPU worker 1")."""
@@ -93,7 +98,7 @@ class JobTransfer:
 
     @property
     def scratch_name(self) -> str:
-        return f"{self.job_id}-{self.attempt}"
+        return job_dir_name(self.job_id, self.attempt)
 
     async def send_inputs(
         self, files: dict[str, InputFile], cancelled: Callable[[], bool]
